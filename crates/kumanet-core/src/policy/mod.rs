@@ -1,0 +1,6 @@
+//! The policy's rules, one module per subject.
+
+pub mod login;
+pub mod password;
+pub mod session;
+pub mod settings;

@@ -1,0 +1,146 @@
+//! What the store hands back: plain records of the domain.
+
+use kumanet_core::people::{ApplicationKind, ApplicationState, FacilityKind, Profession, Role, UserStatus};
+use kumanet_core::Micros;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Facility {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub kind: FacilityKind,
+    pub address: String,
+    pub phone: String,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFacility {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub kind: FacilityKind,
+    pub address: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub kana: String,
+    pub role: Role,
+    pub profession: Option<Profession>,
+    pub facility_id: Option<String>,
+    pub email: String,
+    pub phone: String,
+    pub status: UserStatus,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub password_set_at: Micros,
+    pub password_expires_at: Option<Micros>,
+    /// R6.1: the password was issued by an admin and must be changed at first login.
+    pub password_issued: bool,
+    pub failed_count: u32,
+    pub locked_until: Option<Micros>,
+    pub pledge_signed_at: Option<Micros>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+/// A user with the name of their facility, for lists and the directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserListItem {
+    pub user: User,
+    pub facility_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub kana: String,
+    pub role: Role,
+    pub profession: Option<Profession>,
+    pub facility_id: Option<String>,
+    pub email: String,
+    pub phone: String,
+    pub status: UserStatus,
+    pub password_hash: String,
+    pub password_issued: bool,
+    pub password_expires_at: Option<Micros>,
+}
+
+/// The profile fields a change notification (様式2 変更届) may carry.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChange {
+    pub name: String,
+    pub kana: String,
+    pub profession: Option<Profession>,
+    pub email: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub ip: String,
+    pub created_at: Micros,
+    pub last_seen_at: Micros,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyVersion {
+    pub version: i64,
+    pub purpose: String,
+    pub body: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub id: String,
+    pub kind: ApplicationKind,
+    pub state: ApplicationState,
+    pub user_id: String,
+    pub facility_id: Option<String>,
+    pub filed_by: String,
+    pub filed_at: Micros,
+    /// JSON: for a change, the new profile ([`ProfileChange`]).
+    pub payload: String,
+    pub reason: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<Micros>,
+    pub decision_note: Option<String>,
+}
+
+/// An application with what the center needs to decide it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationItem {
+    pub application: Application,
+    pub user: User,
+    pub facility_name: Option<String>,
+    pub filed_by_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: String,
+    pub body: String,
+    pub created_at: Micros,
+}
+
+/// One row of the audit log as stored, with its chain hashes.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub record: kumanet_core::audit::AuditRecord,
+    pub prev_hash: String,
+    pub entry_hash: String,
+}

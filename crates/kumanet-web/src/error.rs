@@ -1,0 +1,214 @@
+//! The web layer's one error type, and the one table that maps each error to an HTTP status,
+//! a stable code and a Japanese message. Internal causes are logged with a request id and never
+//! shown.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use kumanet_core::authz::Denied;
+use kumanet_store::StoreError;
+use serde::Serialize;
+
+/// Field-level problems of a submitted form: (field name, Japanese reason).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_string(), message.into()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+    /// `Ok(())` when nothing was added.
+    pub fn into_result(self) -> Result<(), WebError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(WebError::Invalid(self))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("denied: {0}")]
+    Denied(Denied),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("csrf check failed")]
+    Csrf,
+    #[error("rate limited")]
+    RateLimited,
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => WebError::NotFound,
+            StoreError::Unique(c) => WebError::Conflict(c),
+            // Fail closed: if the database (and so the audit log) cannot be written, nothing is done.
+            StoreError::Db(e) => WebError::Unavailable(e.to_string()),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Denied> for WebError {
+    fn from(d: Denied) -> Self {
+        WebError::Denied(d)
+    }
+}
+
+/// What a user is told.
+pub struct Described {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl WebError {
+    /// The one table: status, code and the Japanese message.
+    pub fn describe(&self) -> Described {
+        let d = |status, code, message: &str| Described { status, code, message: message.to_string() };
+        match self {
+            WebError::Denied(denied) => match denied {
+                Denied::NotSignedIn => d(StatusCode::UNAUTHORIZED, "not_signed_in", "ログインしてください。"),
+                Denied::PasswordChangeRequired => {
+                    d(StatusCode::FORBIDDEN, "password_change_required", "パスワードを変更してから操作してください。")
+                }
+                Denied::PolicyAcceptanceRequired => d(
+                    StatusCode::FORBIDDEN,
+                    "policy_acceptance_required",
+                    "運用ポリシーに同意してから操作してください。",
+                ),
+                Denied::NotApproved => d(
+                    StatusCode::FORBIDDEN,
+                    "not_approved",
+                    "このIDは在宅医療支援センターの承認待ちです。承認されるまでこの操作はできません。",
+                ),
+                Denied::Forbidden => d(StatusCode::FORBIDDEN, "forbidden", "この操作を行う権限がありません。"),
+                Denied::SelfWithdrawal => d(
+                    StatusCode::FORBIDDEN,
+                    "self_withdrawal",
+                    "ご自身のIDの削除・停止はできません。施設管理者から在宅医療支援センターへ届け出てください。",
+                ),
+            },
+            WebError::NotFound => d(StatusCode::NOT_FOUND, "not_found", "お探しのページは見つかりませんでした。"),
+            WebError::Invalid(_) => d(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "入力内容に誤りがあります。各項目の説明をご確認ください。",
+            ),
+            WebError::BadRequest(m) => d(StatusCode::BAD_REQUEST, "bad_request", m),
+            WebError::Conflict(_) => d(StatusCode::CONFLICT, "conflict", "同じ内容がすでに登録されています。"),
+            WebError::Csrf => d(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "画面の有効期限が切れたか、別のサイトからの送信です。画面を開き直してもう一度操作してください。",
+            ),
+            WebError::RateLimited => d(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "ログインの試行が多すぎます。しばらく待ってからもう一度お試しください。",
+            ),
+            WebError::Unavailable(_) => d(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "ただいま処理できません。記録を残せないため操作を中止しました。時間をおいてもう一度お試しください。",
+            ),
+            WebError::Internal(_) => d(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "システムでエラーが発生しました。お手数ですがセンターへご連絡ください。",
+            ),
+        }
+    }
+
+    fn log(&self) -> Option<String> {
+        match self {
+            WebError::Unavailable(cause) | WebError::Internal(cause) => {
+                let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+                tracing::error!(request_id = %id, %cause, "request failed");
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+    request_id: Option<String>,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let request_id = self.log();
+        let d = self.describe();
+        let page = ErrorPage { status: d.status.as_u16(), message: &d.message, request_id };
+        match page.render() {
+            Ok(html) => (d.status, Html(html)).into_response(),
+            Err(_) => (d.status, d.message).into_response(),
+        }
+    }
+}
+
+/// The same errors as JSON for `/api/v1`.
+#[derive(Debug)]
+pub struct ApiError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+#[derive(Serialize)]
+struct ApiErrorBody {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<ApiFieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ApiFieldError {
+    field: String,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = self.0.log();
+        let d = self.0.describe();
+        let fields = match &self.0 {
+            WebError::Invalid(f) => {
+                f.0.iter()
+                    .map(|(field, message)| ApiFieldError { field: field.clone(), message: message.clone() })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        (d.status, Json(ApiErrorBody { code: d.code, message: d.message, fields, request_id })).into_response()
+    }
+}

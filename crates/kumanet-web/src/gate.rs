@@ -1,0 +1,408 @@
+//! The gate every request passes: session → actor → target → `authz::decide` (R10.7) → CSRF.
+//! It is attached to every route by `routes::router` from the route table, so no handler runs
+//! without a decision; a refusal is answered here and written to the audit log.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, RawPathParams, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::authz::{decide, Action, Actor, Denied, Target, UserActor};
+use kumanet_core::people::Role;
+use kumanet_core::policy::login::must_change_password;
+use kumanet_core::policy::session::{state, SessionState};
+use kumanet_core::policy::settings::Settings;
+use kumanet_core::{Micros, MICROS_PER_MINUTE};
+use kumanet_store::{ApplicationItem, Facility, NewAudit, User};
+
+use crate::error::{ApiError, WebError};
+use crate::passwords::{random_token, token_hash};
+use crate::routes::Find;
+use crate::App;
+
+/// What every handler knows about the request, built by the gate.
+#[derive(Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub user: Option<User>,
+    pub session_hash: Option<String>,
+    /// The token forms must send back (session-bound, or the pre-login cookie's).
+    pub csrf: String,
+    pub ip: String,
+    pub now: Micros,
+    pub settings: Settings,
+    pub policy_version: Option<i64>,
+}
+
+/// The objects named in the URL, resolved before the decision and handed to the handler.
+#[derive(Clone, Default)]
+pub struct Resolved {
+    pub facility: Option<Facility>,
+    pub user: Option<User>,
+    pub application: Option<ApplicationItem>,
+}
+
+impl Ctx {
+    /// Who did it, for audit rows.
+    pub fn audit(&self, action: AuditAction, result: AuditResult) -> NewAudit {
+        let (uid, role, fid) = match &self.user {
+            Some(u) => (Some(u.id.clone()), Some(u.role.code().to_string()), u.facility_id.clone()),
+            None => (None, None, None),
+        };
+        NewAudit {
+            ts: self.now,
+            actor_user_id: uid,
+            actor_role: role,
+            actor_facility_id: fid,
+            ip: Some(self.ip.clone()),
+            action,
+            target_type: None,
+            target_id: None,
+            result,
+            reason: None,
+            details: serde_json::json!({}),
+        }
+    }
+
+    pub fn user_id(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.id.as_str())
+    }
+}
+
+pub trait AuditTarget {
+    fn on(self, target_type: &'static str, id: &str) -> Self;
+    fn reason(self, reason: &str) -> Self;
+    fn details(self, details: serde_json::Value) -> Self;
+}
+
+impl AuditTarget for NewAudit {
+    fn on(mut self, target_type: &'static str, id: &str) -> Self {
+        self.target_type = Some(target_type);
+        self.target_id = Some(id.to_string());
+        self
+    }
+    fn reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_string());
+        self
+    }
+    fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// R8.6: a per-address limit on login attempts (one minute windows), so one address cannot
+/// lock everybody out or guess at scale. Answered 429.
+pub struct LoginLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (Micros, u32)>>,
+}
+
+impl LoginLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        LoginLimiter { per_minute, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Count an attempt; false when the address is over its limit.
+    pub fn allow(&self, ip: IpAddr, now: Micros) -> bool {
+        let Ok(mut w) = self.windows.lock() else { return false };
+        if w.len() > 100_000 {
+            w.retain(|_, (start, _)| now - *start < MICROS_PER_MINUTE);
+        }
+        let entry = w.entry(ip).or_insert((now, 0));
+        if now - entry.0 >= MICROS_PER_MINUTE {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_minute
+    }
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
+        line.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
+    })
+}
+
+pub fn client_ip(req: &Request) -> IpAddr {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(a)| a.ip())
+}
+
+fn is_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/")
+}
+
+fn deny_response(api: bool, method: &Method, denied: Denied) -> Response {
+    if !api {
+        match denied {
+            Denied::NotSignedIn if method == Method::GET => return Redirect::to("/login").into_response(),
+            Denied::PasswordChangeRequired => return Redirect::to("/password").into_response(),
+            Denied::PolicyAcceptanceRequired => return Redirect::to("/policy").into_response(),
+            _ => {}
+        }
+    }
+    fail(api, WebError::Denied(denied))
+}
+
+fn fail(api: bool, e: WebError) -> Response {
+    if api {
+        ApiError(e).into_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// Load the session; end it if it has expired (R8.4) or its ID was suspended or deleted (R6.3).
+async fn load_session(
+    app: &App,
+    headers: &HeaderMap,
+    now: Micros,
+    ip: &str,
+    settings: &Settings,
+) -> Result<Option<(String, kumanet_store::Session, User)>, WebError> {
+    let Some(token) = cookie_value(headers, app.session_cookie()) else { return Ok(None) };
+    let hash = token_hash(&token);
+    let Some((session, user)) = app.store.session(&hash).await? else { return Ok(None) };
+    let ended = match state(session.created_at, session.last_seen_at, now, settings.session_rules()) {
+        SessionState::Active => None,
+        SessionState::IdleExpired => Some(AuditAction::IdleExpired),
+        SessionState::LifetimeExpired => Some(AuditAction::SessionExpired),
+    };
+    let gone =
+        matches!(user.status, kumanet_core::people::UserStatus::Suspended | kumanet_core::people::UserStatus::Deleted);
+    let mut tx = app.store.begin().await?;
+    if ended.is_some() || gone {
+        tx.delete_session(&hash).await?;
+        if let Some(action) = ended {
+            tx.audit(NewAudit {
+                ts: now,
+                actor_user_id: Some(user.id.clone()),
+                actor_role: Some(user.role.code().into()),
+                actor_facility_id: user.facility_id.clone(),
+                ip: Some(ip.to_string()),
+                action,
+                target_type: None,
+                target_id: None,
+                result: AuditResult::Ok,
+                reason: None,
+                details: serde_json::json!({ "last_seen_at": session.last_seen_at }),
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(None);
+    }
+    tx.touch_session(&hash, now).await?;
+    tx.commit().await?;
+    Ok(Some((hash, session, user)))
+}
+
+async fn resolve(app: &App, find: Find, params: &RawPathParams) -> Result<(Target, Resolved), WebError> {
+    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+    let mut r = Resolved::default();
+    let target = match find {
+        Find::None => Target::None,
+        Find::Facility => {
+            let id = param("facility_id").ok_or(WebError::NotFound)?;
+            let f = app.store.facility(&id).await?.ok_or(WebError::NotFound)?;
+            r.facility = Some(f);
+            Target::Facility { facility_id: id }
+        }
+        Find::User => {
+            let id = param("user_id").ok_or(WebError::NotFound)?;
+            let u = app.store.user_by_id(&id).await?.ok_or(WebError::NotFound)?;
+            let t = Target::User { user_id: u.id.clone(), facility_id: u.facility_id.clone(), role: u.role };
+            r.user = Some(u);
+            t
+        }
+        Find::Application => {
+            let id = param("application_id").ok_or(WebError::NotFound)?;
+            let a = app.store.application(&id).await?.ok_or(WebError::NotFound)?;
+            let t = Target::Application { facility_id: a.application.facility_id.clone() };
+            r.application = Some(a);
+            t
+        }
+    };
+    Ok((target, r))
+}
+
+fn target_ref(t: &Target) -> (Option<&'static str>, Option<String>) {
+    match t {
+        Target::None => (None, None),
+        Target::Facility { facility_id } => (Some("facility"), Some(facility_id.clone())),
+        Target::User { user_id, .. } => (Some("user"), Some(user_id.clone())),
+        Target::Application { .. } => (Some("application"), None),
+    }
+}
+
+/// The middleware. `action` and `find` come from the route table.
+pub async fn gate(app: App, action: Action, find: Find, params: RawPathParams, req: Request, next: Next) -> Response {
+    let api = is_api(&req);
+    match gate_inner(&app, action, find, params, req, next).await {
+        Ok(r) => r,
+        Err(e) => fail(api, e),
+    }
+}
+
+async fn gate_inner(
+    app: &App,
+    action: Action,
+    find: Find,
+    params: RawPathParams,
+    req: Request,
+    next: Next,
+) -> Result<Response, WebError> {
+    let api = is_api(&req);
+    let now = app.now();
+    let ip = client_ip(&req).to_string();
+    let settings = app.store.settings().await?;
+    let session = load_session(app, req.headers(), now, &ip, &settings).await?;
+    let policy_version = app.store.current_policy().await?.map(|p| p.version);
+
+    let (actor, user, session_hash, mut csrf, mut new_csrf_cookie) = match session {
+        Some((hash, s, u)) => {
+            let accepted = app.store.accepted_policy_version(&u.id).await?;
+            let actor = Actor::User(UserActor {
+                user_id: u.id.clone(),
+                role: u.role,
+                facility_id: u.facility_id.clone(),
+                status: u.status,
+                policy_accepted: match policy_version {
+                    Some(current) => accepted.is_some_and(|a| a >= current),
+                    None => true,
+                },
+                pledge_signed: u.pledge_signed_at.is_some() || u.role == Role::Center,
+                must_change_password: must_change_password(u.password_issued, u.password_expires_at, now),
+            });
+            (actor, Some(u), Some(hash), s.csrf_token, None)
+        }
+        None => {
+            let existing = cookie_value(req.headers(), app.csrf_cookie());
+            let token = existing.clone().unwrap_or_else(|| random_token(16));
+            (Actor::Anonymous, None, None, token.clone(), existing.is_none().then_some(token))
+        }
+    };
+    if user.is_some() {
+        new_csrf_cookie = None;
+    }
+
+    let (target, resolved) = resolve(app, find, &params).await?;
+    let ctx_for_audit = |csrf: String| Ctx {
+        actor: actor.clone(),
+        user: user.clone(),
+        session_hash: session_hash.clone(),
+        csrf,
+        ip: ip.clone(),
+        now,
+        settings: settings.clone(),
+        policy_version,
+    };
+
+    if let Err(denied) = decide(&actor, action, &target) {
+        // R10.7: every refusal of a signed-in user is written down.
+        if user.is_some() && matches!(denied, Denied::Forbidden | Denied::NotApproved | Denied::SelfWithdrawal) {
+            let ctx = ctx_for_audit(csrf.clone());
+            let (tt, tid) = target_ref(&target);
+            let mut ev = ctx.audit(AuditAction::AccessDenied, AuditResult::Denied).reason(denied.code()).details(
+                serde_json::json!({ "method": req.method().as_str(), "path": req.uri().path(), "action": format!("{action:?}") }),
+            );
+            ev.target_type = tt;
+            ev.target_id = tid;
+            let mut tx = app.store.begin().await?;
+            tx.audit(ev).await?;
+            tx.commit().await?;
+        }
+        return Ok(deny_response(api, req.method(), denied));
+    }
+
+    // CSRF (and same-origin) for every state-changing request.
+    let req = if req.method() != Method::GET && req.method() != Method::HEAD {
+        check_origin(&req)?;
+        let (parts, body) = req.into_parts();
+        let bytes = to_bytes(body, 2 * 1024 * 1024)
+            .await
+            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます。".into()))?;
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+        });
+        let json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let anonymous_json_api = api && user.is_none() && json;
+        let ok = anonymous_json_api
+            || sent.is_some_and(|s| {
+                use subtle::ConstantTimeEq;
+                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes())) && new_csrf_cookie.is_none()
+            });
+        if !ok {
+            return Err(WebError::Csrf);
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        req
+    };
+
+    if csrf.is_empty() {
+        csrf = random_token(16);
+    }
+    let mut req = req;
+    req.extensions_mut().insert(ctx_for_audit(csrf));
+    req.extensions_mut().insert(resolved);
+    let mut resp = next.run(req).await;
+    if let Some(token) = new_csrf_cookie {
+        if let Ok(v) = HeaderValue::from_str(&app.cookie(app.csrf_cookie(), &token)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// A browser always sends `Origin` on a cross-site POST; when present it must be ours.
+fn check_origin(req: &Request) -> Result<(), WebError> {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+    if origin == "null" || origin_host != host {
+        return Err(WebError::Csrf);
+    }
+    Ok(())
+}
+
+/// Security headers on every response (R9.3, ASVS V14): no caching of anything but static files,
+/// a strict CSP without inline script, no framing, no sniffing, no referrer.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=()");
+    if is_static {
+        set(h, "cache-control", "public, max-age=3600");
+    } else {
+        set(h, "cache-control", "no-store");
+    }
+    resp
+}

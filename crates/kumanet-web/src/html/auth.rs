@@ -1,0 +1,176 @@
+//! Login, logout, password change and policy acceptance (R1.1, R1.2, R8.1–R8.6, R9.2).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use kumanet_store::PolicyVersion;
+use serde::Deserialize;
+
+use super::{parse_form, render, Chrome, FormState};
+use crate::error::WebError;
+use crate::gate::Ctx;
+use crate::service::accounts::{self, AcceptForm, LoginForm, PasswordForm};
+use crate::service::default_purpose;
+use crate::App;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    purpose: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    login_id: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn login_page(
+    app: &App,
+    ctx: &Ctx,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    login_id: String,
+) -> Result<Response, WebError> {
+    // R1.2: the purpose is stated on the login page.
+    let purpose = match app.store.current_policy().await? {
+        Some(p) => p.purpose,
+        None => default_purpose(&ctx.settings.region_name),
+    };
+    Ok(render(&LoginPage { chrome: Chrome::new(ctx, "ログイン"), purpose, notice, error, login_id }))
+}
+
+pub async fn login_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let notice = match q.reason.as_str() {
+        "idle" => Some("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"),
+        "logout" => Some("ログアウトしました。"),
+        "password" => Some("パスワードを変更しました。新しいパスワードでログインしてください。"),
+        _ => None,
+    };
+    login_page(&app, &ctx, notice, None, String::new()).await
+}
+
+pub async fn login_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: LoginForm = parse_form(&body)?;
+    match accounts::login(&app, &ctx, &f).await? {
+        Ok(token) => {
+            let mut resp = Redirect::to("/").into_response();
+            if let Ok(v) = HeaderValue::from_str(&app.cookie(app.session_cookie(), &token)) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            Ok(resp)
+        }
+        Err(refused) => {
+            let mut resp =
+                login_page(&app, &ctx, None, Some(refused.message().to_string()), f.login_id.trim().to_string())
+                    .await?;
+            *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            Ok(resp)
+        }
+    }
+}
+
+/// R8.4: one click from every page; the server session ends.
+pub async fn logout_post(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    accounts::logout(&app, &ctx).await?;
+    let mut resp = Redirect::to("/login?reason=logout").into_response();
+    if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    forced: bool,
+    expired: bool,
+    form: FormState,
+}
+
+fn password_page(ctx: &Ctx, form: FormState) -> Response {
+    let (forced, expired) = match &ctx.user {
+        Some(u) => (u.password_issued, u.password_expires_at.is_some_and(|t| ctx.now >= t)),
+        None => (false, false),
+    };
+    render(&PasswordPage { chrome: Chrome::new(ctx, "パスワードの変更"), forced, expired, form })
+}
+
+pub async fn password_get(Extension(ctx): Extension<Ctx>) -> Response {
+    password_page(&ctx, FormState::default())
+}
+
+pub async fn password_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: PasswordForm = parse_form(&body)?;
+    match accounts::change_password(&app, &ctx, &f).await {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(WebError::Invalid(errors)) => {
+            let mut resp = password_page(&ctx, FormState::from_pairs(&body, errors));
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    chrome: Chrome,
+    policy: PolicyVersion,
+    accepted: bool,
+    form: FormState,
+}
+
+async fn policy_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, WebError> {
+    let policy = app.store.current_policy().await?.ok_or(WebError::NotFound)?;
+    let accepted = match &ctx.user {
+        Some(u) => app.store.accepted_policy_version(&u.id).await?.is_some_and(|v| v >= policy.version),
+        None => false,
+    };
+    Ok(render(&PolicyPage { chrome: Chrome::new(ctx, "運用ポリシー"), policy, accepted, form }))
+}
+
+pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    policy_page(&app, &ctx, FormState::default()).await
+}
+
+pub async fn policy_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: AcceptForm = parse_form(&body)?;
+    match accounts::accept_policy(&app, &ctx, &f).await {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(WebError::Invalid(errors)) => {
+            let mut resp = policy_page(&app, &ctx, FormState::from_pairs(&body, errors)).await?;
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,560 @@
+//! The center's pages (在宅医療支援センター): facilities and their admins, the approval queue,
+//! users, policy versions, settings, and the audit log with CSV export (R11.1, R11.2).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::people::{FacilityKind, Role, UserStatus};
+use kumanet_core::policy::settings::Settings;
+use kumanet_store::{ApplicationItem, AuditFilter, AuditRow, Facility, PolicyVersion, User, UserListItem, UserQuery};
+use serde::Deserialize;
+
+use super::facility::{person_new_page, unprocessable, IssuedPage};
+use super::{jst, options, parse_form, render, Chrome, FormState, Opt};
+use crate::error::{FieldErrors, WebError};
+use crate::gate::{Ctx, Resolved};
+use crate::service::admin::{self, audit_view, DecisionForm, FacilityForm, PolicyForm};
+use crate::service::PersonForm;
+use crate::App;
+
+#[derive(Template)]
+#[template(path = "center/facilities.html")]
+struct FacilitiesPage {
+    chrome: Chrome,
+    facilities: Vec<Facility>,
+}
+
+pub async fn facilities_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let facilities = app.store.facilities().await?;
+    Ok(render(&FacilitiesPage { chrome: Chrome::new(&ctx, "施設"), facilities }))
+}
+
+#[derive(Template)]
+#[template(path = "center/facility_form.html")]
+struct FacilityFormPage {
+    chrome: Chrome,
+    action: String,
+    facility_id: Option<String>,
+    form: FormState,
+    kinds: Vec<Opt>,
+    admins: Vec<UserListItem>,
+}
+
+fn facility_form(ctx: &Ctx, facility_id: Option<String>, form: FormState, admins: Vec<UserListItem>) -> Response {
+    let (heading, action) = match &facility_id {
+        Some(id) => ("施設の編集".to_string(), format!("/center/facilities/{id}")),
+        None => ("施設の登録".to_string(), "/center/facilities".to_string()),
+    };
+    render(&FacilityFormPage {
+        chrome: Chrome::new(ctx, &heading),
+        action,
+        facility_id,
+        form,
+        kinds: options(FacilityKind::ALL, FacilityKind::code, FacilityKind::label),
+        admins,
+    })
+}
+
+pub async fn facility_new_get(Extension(ctx): Extension<Ctx>) -> Response {
+    facility_form(&ctx, None, FormState::default(), Vec::new())
+}
+
+pub async fn facility_create_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: FacilityForm = parse_form(&body)?;
+    match admin::create_facility(&app, &ctx, &f).await {
+        Ok(id) => Ok(Redirect::to(&format!("/center/facilities/{id}")).into_response()),
+        Err(WebError::Invalid(errors)) => {
+            Ok(unprocessable(facility_form(&ctx, None, FormState::from_pairs(&body, errors), Vec::new())))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn admins_of(app: &App, facility_id: &str) -> Result<Vec<UserListItem>, WebError> {
+    let all = app
+        .store
+        .users(&UserQuery { facility_id: Some(facility_id.to_string()), limit: 1000, ..UserQuery::default() })
+        .await?;
+    Ok(all.into_iter().filter(|i| i.user.role == Role::FacilityAdmin).collect())
+}
+
+pub async fn facility_edit_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let f = r.facility.ok_or(WebError::NotFound)?;
+    let form = FormState::with(&[
+        ("name", &f.name),
+        ("kana", &f.kana),
+        ("kind", f.kind.code()),
+        ("address", &f.address),
+        ("phone", &f.phone),
+    ]);
+    let admins = admins_of(&app, &f.id).await?;
+    Ok(facility_form(&ctx, Some(f.id), form, admins))
+}
+
+pub async fn facility_edit_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let current = r.facility.ok_or(WebError::NotFound)?;
+    let f: FacilityForm = parse_form(&body)?;
+    match admin::update_facility(&app, &ctx, &current, &f).await {
+        Ok(()) => Ok(Redirect::to("/center/facilities").into_response()),
+        Err(WebError::Invalid(errors)) => {
+            let admins = admins_of(&app, &current.id).await?;
+            Ok(unprocessable(facility_form(&ctx, Some(current.id), FormState::from_pairs(&body, errors), admins)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn admin_new_get(
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    Ok(person_new_page(&ctx, r.facility.ok_or(WebError::NotFound)?, true, FormState::default()))
+}
+
+pub async fn admin_create_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let facility = r.facility.ok_or(WebError::NotFound)?;
+    let f: PersonForm = parse_form(&body)?;
+    match admin::create_person(&app, &ctx, &facility, Role::FacilityAdmin, &f).await {
+        Ok(issued) => Ok(render(&IssuedPage {
+            chrome: Chrome::new(&ctx, "施設管理者を登録しました"),
+            issued,
+            back: format!("/center/facilities/{}", facility.id),
+            pending: false,
+        })),
+        Err(WebError::Invalid(errors)) => {
+            Ok(unprocessable(person_new_page(&ctx, facility, true, FormState::from_pairs(&body, errors))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "center/applications.html")]
+struct ApplicationsPage {
+    chrome: Chrome,
+    items: Vec<ApplicationItem>,
+    error: Option<String>,
+}
+
+pub async fn applications_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let items = app.store.pending_applications().await?;
+    Ok(render(&ApplicationsPage { chrome: Chrome::new(&ctx, "承認待ちの届出"), items, error: None }))
+}
+
+pub async fn application_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let item = r.application.ok_or(WebError::NotFound)?;
+    let f: DecisionForm = parse_form(&body)?;
+    match admin::decide_application(&app, &ctx, &item, &f).await {
+        Ok(_) => Ok(Redirect::to("/center/applications").into_response()),
+        Err(WebError::Invalid(errors)) => {
+            let items = app.store.pending_applications().await?;
+            let error = errors
+                .0
+                .first()
+                .map(|(_, m)| format!("{}さんの{}: {}", item.user.name, item.application.kind.label(), m));
+            Ok(unprocessable(render(&ApplicationsPage {
+                chrome: Chrome::new(&ctx, "承認待ちの届出"), items, error
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "center/users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    q: String,
+    status: String,
+    statuses: Vec<Opt>,
+    people: Vec<UserListItem>,
+}
+
+pub async fn users_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<UsersQuery>,
+) -> Result<Response, WebError> {
+    let text = q.q.trim().to_string();
+    let people = app
+        .store
+        .users(&UserQuery {
+            text: (!text.is_empty()).then(|| text.clone()),
+            status: UserStatus::from_code(&q.status),
+            limit: 500,
+            ..UserQuery::default()
+        })
+        .await?;
+    audit_view(&app, &ctx, AuditAction::UserViewed, None, serde_json::json!({ "list": true, "results": people.len() }))
+        .await?;
+    Ok(render(&UsersPage {
+        chrome: Chrome::new(&ctx, "利用者"),
+        q: text,
+        status: q.status,
+        statuses: options(UserStatus::ALL, UserStatus::code, UserStatus::label),
+        people,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "center/user.html")]
+struct UserPage {
+    chrome: Chrome,
+    user: User,
+    facility_name: String,
+    applications: Vec<ApplicationItem>,
+    sessions: i64,
+}
+
+pub async fn user_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let user = r.user.ok_or(WebError::NotFound)?;
+    let facility_name = match &user.facility_id {
+        Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let applications = app.store.applications_of_user(&user.id).await?;
+    let sessions = app.store.session_count(&user.id).await?;
+    audit_view(&app, &ctx, AuditAction::UserViewed, Some(("user", &user.id)), serde_json::json!({})).await?;
+    Ok(render(&UserPage {
+        chrome: Chrome::new(&ctx, "利用者の詳細"), user, facility_name, applications, sessions
+    }))
+}
+
+pub async fn resume_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let user = r.user.ok_or(WebError::NotFound)?;
+    let _: admin::ReasonForm = parse_form(&body)?;
+    admin::resume(&app, &ctx, &user).await?;
+    Ok(Redirect::to(&format!("/center/users/{}", user.id)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "center/policy.html")]
+struct PolicyEditPage {
+    chrome: Chrome,
+    versions: Vec<PolicyVersion>,
+    form: FormState,
+}
+
+pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let versions = app.store.policy_versions().await?;
+    let form = match versions.first() {
+        Some(p) => FormState::with(&[("purpose", &p.purpose), ("body", &p.body)]),
+        None => FormState::default(),
+    };
+    Ok(render(&PolicyEditPage { chrome: Chrome::new(&ctx, "運用ポリシーの管理"), versions, form }))
+}
+
+pub async fn policy_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: PolicyForm = parse_form(&body)?;
+    match admin::publish_policy(&app, &ctx, &f).await {
+        Ok(v) => Ok(super::message(
+            &ctx,
+            "運用ポリシーを改定しました",
+            &format!("第{v}版を公開しました。すべての利用者は、次の操作のときに改めて同意を求められます。"),
+            &[("/policy", "新しい版を確認して同意する")],
+        )),
+        Err(WebError::Invalid(errors)) => {
+            let versions = app.store.policy_versions().await?;
+            Ok(unprocessable(render(&PolicyEditPage {
+                chrome: Chrome::new(&ctx, "運用ポリシーの管理"),
+                versions,
+                form: FormState::from_pairs(&body, errors),
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "center/settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    form: FormState,
+    saved: bool,
+}
+
+fn settings_form(s: &Settings) -> FormState {
+    FormState::with(&[
+        ("region_name", &s.region_name),
+        ("idle_timeout_minutes", &s.idle_timeout_minutes.to_string()),
+        ("session_lifetime_hours", &s.session_lifetime_hours.to_string()),
+        ("password_max_age_days", &s.password_max_age_days.to_string()),
+        ("lockout_threshold", &s.lockout_threshold.to_string()),
+        ("lockout_minutes", &s.lockout_minutes.to_string()),
+    ])
+}
+
+pub async fn settings_get(Extension(ctx): Extension<Ctx>) -> Response {
+    render(&SettingsPage { chrome: Chrome::new(&ctx, "設定"), form: settings_form(&ctx.settings), saved: false })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsForm {
+    #[serde(default)]
+    region_name: String,
+    #[serde(default)]
+    idle_timeout_minutes: String,
+    #[serde(default)]
+    session_lifetime_hours: String,
+    #[serde(default)]
+    password_max_age_days: String,
+    #[serde(default)]
+    lockout_threshold: String,
+    #[serde(default)]
+    lockout_minutes: String,
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+/// Parse the settings form; a field that is not a number gets its own message.
+pub fn parse_settings(f: &SettingsForm) -> Result<Settings, WebError> {
+    let _ = &f.csrf;
+    let mut errors = FieldErrors::default();
+    let mut num = |field: &str, v: &str| -> u32 {
+        v.trim().parse::<u32>().unwrap_or_else(|_| {
+            errors.add(field, "半角数字で入力してください。");
+            0
+        })
+    };
+    let s = Settings {
+        region_name: f.region_name.trim().to_string(),
+        idle_timeout_minutes: num("idle_timeout_minutes", &f.idle_timeout_minutes),
+        session_lifetime_hours: num("session_lifetime_hours", &f.session_lifetime_hours),
+        password_max_age_days: num("password_max_age_days", &f.password_max_age_days),
+        lockout_threshold: num("lockout_threshold", &f.lockout_threshold),
+        lockout_minutes: num("lockout_minutes", &f.lockout_minutes),
+    };
+    errors.into_result()?;
+    Ok(s)
+}
+
+pub async fn settings_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: SettingsForm = parse_form(&body)?;
+    let result = match parse_settings(&f) {
+        Ok(s) => admin::update_settings(&app, &ctx, &s).await.map(|()| s),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(s) => {
+            Ok(render(&SettingsPage { chrome: Chrome::new(&ctx, "設定"), form: settings_form(&s), saved: true }))
+        }
+        Err(WebError::Invalid(errors)) => Ok(unprocessable(render(&SettingsPage {
+            chrome: Chrome::new(&ctx, "設定"),
+            form: FormState::from_pairs(&body, errors),
+            saved: false,
+        }))),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn filter(&self, limit: i64) -> AuditFilter {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        AuditFilter {
+            actor_user_id: opt(&self.user),
+            action: opt(&self.action),
+            result: opt(&self.result),
+            target_id: None,
+            from: crate::jst::parse_date_jst(&self.from),
+            until: crate::jst::parse_date_jst(&self.until).map(|t| t + kumanet_core::MICROS_PER_DAY),
+            before_seq: self.before,
+            limit,
+        }
+    }
+}
+
+pub struct AuditLine {
+    pub row: AuditRow,
+    pub when: String,
+    pub action_label: String,
+    pub result_label: String,
+    pub actor_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "center/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    q: AuditQuery,
+    lines: Vec<AuditLine>,
+    actions: Vec<Opt>,
+    results: Vec<Opt>,
+    next_before: Option<i64>,
+    export_query: String,
+}
+
+async fn names(app: &App, rows: &[AuditRow]) -> Result<std::collections::HashMap<String, String>, WebError> {
+    let mut m = std::collections::HashMap::new();
+    for r in rows {
+        if let Some(id) = &r.record.actor_user_id {
+            if !m.contains_key(id) {
+                let name =
+                    app.store.user_by_id(id).await?.map(|u| format!("{} ({})", u.name, u.login_id)).unwrap_or_default();
+                m.insert(id.clone(), name);
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// R11.1: the center searches the log (and that search is itself logged).
+pub async fn audit_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    let rows = app.store.audit_search(&q.filter(100)).await?;
+    audit_view(&app, &ctx, AuditAction::AuditViewed, None, serde_json::json!({ "results": rows.len() })).await?;
+    let names = names(&app, &rows).await?;
+    let next_before = if rows.len() == 100 { rows.last().map(|r| r.record.seq) } else { None };
+    let lines = rows
+        .into_iter()
+        .map(|row| AuditLine {
+            when: jst(row.record.ts),
+            action_label: AuditAction::from_code(&row.record.action)
+                .map_or(row.record.action.clone(), |a| a.label().to_string()),
+            result_label: AuditResult::from_code(&row.record.result)
+                .map_or(row.record.result.clone(), |a| a.label().to_string()),
+            actor_name: row
+                .record
+                .actor_user_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned())
+                .unwrap_or_else(|| "(未ログイン)".into()),
+            row,
+        })
+        .collect();
+    let export_query = serde_urlencoded::to_string([
+        ("user", q.user.as_str()),
+        ("action", q.action.as_str()),
+        ("result", q.result.as_str()),
+        ("from", q.from.as_str()),
+        ("until", q.until.as_str()),
+    ])
+    .unwrap_or_default();
+    Ok(render(&AuditPage {
+        chrome: Chrome::new(&ctx, "監査ログ"),
+        q,
+        lines,
+        actions: options(AuditAction::ALL, AuditAction::code, AuditAction::label),
+        results: options(AuditResult::ALL, AuditResult::code, AuditResult::label),
+        next_before,
+        export_query,
+    }))
+}
+
+/// Quote a CSV field; a leading = + - @ is neutralised so a spreadsheet does not run it.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// R11.1: CSV export of the search (UTF-8 with BOM for Excel), with the chain hashes so it can be
+/// checked offline. Shown inline as text: this is the log, not patient information.
+pub async fn audit_csv_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    let rows = app.store.audit_search(&q.filter(100_000)).await?;
+    audit_view(&app, &ctx, AuditAction::AuditExported, None, serde_json::json!({ "rows": rows.len() })).await?;
+    let mut out = String::from("\u{feff}seq,ts_utc,actor_user_id,actor_role,actor_facility_id,ip,action,target_type,target_id,result,reason,details,prev_hash,entry_hash\r\n");
+    for r in rows.iter().rev() {
+        let x = &r.record;
+        let cols = [
+            x.seq.to_string(),
+            crate::jst::iso_utc(x.ts),
+            x.actor_user_id.clone().unwrap_or_default(),
+            x.actor_role.clone().unwrap_or_default(),
+            x.actor_facility_id.clone().unwrap_or_default(),
+            x.ip.clone().unwrap_or_default(),
+            x.action.clone(),
+            x.target_type.clone().unwrap_or_default(),
+            x.target_id.clone().unwrap_or_default(),
+            x.result.clone(),
+            x.reason.clone().unwrap_or_default(),
+            x.details.clone(),
+            r.prev_hash.clone(),
+            r.entry_hash.clone(),
+        ];
+        out.push_str(&cols.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"kumanet-audit.csv\""),
+        ],
+        out,
+    )
+        .into_response())
+}

@@ -1,0 +1,113 @@
+//! Home, one's own profile, and the staff directory.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::Extension;
+use kumanet_core::audit::AuditAction;
+use kumanet_core::people::{Role, UserStatus};
+use kumanet_store::{Notification, UserListItem, UserQuery};
+use serde::Deserialize;
+
+use super::{jst, render, Chrome};
+use crate::error::WebError;
+use crate::gate::Ctx;
+use crate::service::admin::audit_view;
+use crate::App;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    name: String,
+    approved: bool,
+    pending_applications: usize,
+    staff_link: Option<String>,
+    is_center: bool,
+    notifications: Vec<Notification>,
+    password_expires: Option<String>,
+}
+
+pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let u = ctx.user.clone().ok_or(WebError::NotFound)?;
+    let is_center = u.role == Role::Center;
+    let pending_applications = if is_center { app.store.pending_applications().await?.len() } else { 0 };
+    let staff_link = match (&u.role, &u.facility_id) {
+        (Role::FacilityAdmin, Some(f)) => Some(format!("/facilities/{f}/staff")),
+        _ => None,
+    };
+    let notifications = app.store.notifications(&u.id, 20).await?;
+    Ok(render(&HomePage {
+        chrome: Chrome::new(&ctx, "ホーム"),
+        name: u.name.clone(),
+        approved: u.status == UserStatus::Approved,
+        pending_applications,
+        staff_link,
+        is_center,
+        notifications,
+        password_expires: u.password_expires_at.map(jst),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    chrome: Chrome,
+    item: UserListItem,
+    pledge: Option<String>,
+}
+
+pub async fn profile_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let u = ctx.user.clone().ok_or(WebError::NotFound)?;
+    let facility_name = match &u.facility_id {
+        Some(f) => app.store.facility(f).await?.map(|f| f.name),
+        None => None,
+    };
+    let pledge = u.pledge_signed_at.map(jst);
+    Ok(render(&ProfilePage {
+        chrome: Chrome::new(&ctx, "プロフィール"),
+        item: UserListItem { user: u, facility_name },
+        pledge,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryPage {
+    chrome: Chrome,
+    q: String,
+    people: Vec<UserListItem>,
+}
+
+/// The staff directory: approved IDs of the region (name, kana, facility, profession).
+pub async fn directory_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let text = q.q.trim().to_string();
+    let people = app
+        .store
+        .users(&UserQuery {
+            text: (!text.is_empty()).then(|| text.clone()),
+            status: Some(UserStatus::Approved),
+            limit: 200,
+            ..UserQuery::default()
+        })
+        .await?;
+    audit_view(
+        &app,
+        &ctx,
+        AuditAction::DirectoryViewed,
+        None,
+        serde_json::json!({ "results": people.len(), "query_chars": text.chars().count() }),
+    )
+    .await?;
+    Ok(render(&DirectoryPage { chrome: Chrome::new(&ctx, "職員名簿"), q: text, people }))
+}

@@ -1,0 +1,101 @@
+//! Kumanet's web layer: use cases (`service`), the gate every request passes (`gate`), the URL map
+//! (`routes`), server-rendered Japanese pages (`html`) and the JSON API (`api`).
+
+pub mod api;
+pub mod clock;
+pub mod error;
+pub mod gate;
+pub mod html;
+pub mod jst;
+pub mod passwords;
+pub mod routes;
+pub mod service;
+
+use std::sync::Arc;
+
+use kumanet_store::Store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use routes::{route_table, router, Find, RouteDef};
+
+/// Settings of the web layer that come from the operator's configuration (not the center's).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` and use the `__Host-` prefix (R9.2). Off only for plain-HTTP
+    /// development on a host that is not localhost.
+    pub cookie_secure: bool,
+    /// Login attempts one address may make per minute before it is answered 429 (R8.6).
+    pub login_attempts_per_minute: u32,
+    /// Argon2id memory in KiB (at least 19456) and iterations (at least 2) (R8.3).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            cookie_secure: true,
+            login_attempts_per_minute: 30,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+/// Everything a request needs, passed explicitly (no globals), so tests run side by side.
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+pub struct AppInner {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: passwords::Hasher,
+    pub config: WebConfig,
+    pub limiter: gate::LoginLimiter,
+}
+
+impl std::ops::Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> Result<App, error::WebError> {
+        let hasher = passwords::Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?;
+        let limiter = gate::LoginLimiter::new(config.login_attempts_per_minute);
+        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter })))
+    }
+
+    pub fn now(&self) -> kumanet_core::Micros {
+        self.clock.now()
+    }
+
+    pub fn session_cookie(&self) -> &'static str {
+        if self.config.cookie_secure {
+            "__Host-kumanet_session"
+        } else {
+            "kumanet_session"
+        }
+    }
+
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.config.cookie_secure {
+            "__Host-kumanet_csrf"
+        } else {
+            "kumanet_csrf"
+        }
+    }
+
+    /// `Set-Cookie` value: browser-session only (no Max-Age, R9.2), HttpOnly, SameSite=Strict.
+    pub fn cookie(&self, name: &str, value: &str) -> String {
+        let secure = if self.config.cookie_secure { "; Secure" } else { "" };
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}")
+    }
+
+    pub fn clear_cookie(&self, name: &str) -> String {
+        let secure = if self.config.cookie_secure { "; Secure" } else { "" };
+        format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
+    }
+}

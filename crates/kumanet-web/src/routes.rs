@@ -1,0 +1,160 @@
+//! The whole URL map, in one table. Each row names the operation (`Action`) that the gate decides
+//! and which object in the path it is about. The router is built from this table only, so a route
+//! cannot exist without a row here, and the authorization matrix test walks the same table.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use kumanet_core::authz::Action;
+
+use crate::{api, gate, html, App};
+
+/// Which object of the path the operation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    None,
+    Facility,
+    User,
+    Application,
+}
+
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub action: Action,
+    pub find: Find,
+    handler: MethodRouter<App>,
+}
+
+fn r<H, T>(method: Method, path: &'static str, action: Action, find: Find, handler: H) -> RouteDef
+where
+    H: Handler<T, App>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    RouteDef { method, path, action, find, handler: on(filter, handler) }
+}
+
+/// Every route of the server.
+pub fn route_table() -> Vec<RouteDef> {
+    use html::{auth, center, facility, home, setup, system};
+    use Action as A;
+    use Find as F;
+    use Method as M;
+    vec![
+        r(M::GET, "/healthz", A::ViewPublic, F::None, system::healthz),
+        r(M::GET, "/static/app.css", A::ViewPublic, F::None, system::css),
+        r(M::GET, "/static/app.js", A::ViewPublic, F::None, system::js),
+        r(M::GET, "/setup", A::Setup, F::None, setup::setup_get),
+        r(M::POST, "/setup", A::Setup, F::None, setup::setup_post),
+        r(M::GET, "/login", A::Login, F::None, auth::login_get),
+        r(M::POST, "/login", A::Login, F::None, auth::login_post),
+        r(M::POST, "/logout", A::Logout, F::None, auth::logout_post),
+        r(M::GET, "/password", A::ChangeOwnPassword, F::None, auth::password_get),
+        r(M::POST, "/password", A::ChangeOwnPassword, F::None, auth::password_post),
+        r(M::GET, "/policy", A::ViewPolicy, F::None, auth::policy_get),
+        r(M::POST, "/policy", A::AcceptPolicy, F::None, auth::policy_post),
+        r(M::GET, "/", A::ViewHome, F::None, home::home_get),
+        r(M::GET, "/profile", A::ViewOwnProfile, F::None, home::profile_get),
+        r(M::GET, "/directory", A::ViewStaffDirectory, F::None, home::directory_get),
+        r(M::GET, "/facilities/{facility_id}/staff", A::ViewFacilityStaff, F::Facility, facility::staff_get),
+        r(M::GET, "/facilities/{facility_id}/staff/new", A::CreateStaff, F::Facility, facility::staff_new_get),
+        r(M::POST, "/facilities/{facility_id}/staff", A::CreateStaff, F::Facility, facility::staff_post),
+        r(M::GET, "/users/{user_id}/change", A::FileChange, F::User, facility::change_get),
+        r(M::POST, "/users/{user_id}/change", A::FileChange, F::User, facility::change_post),
+        r(M::GET, "/users/{user_id}/deletion", A::FileDeletion, F::User, facility::deletion_get),
+        r(M::POST, "/users/{user_id}/deletion", A::FileDeletion, F::User, facility::deletion_post),
+        r(M::POST, "/users/{user_id}/suspend", A::SuspendUser, F::User, facility::suspend_post),
+        r(M::POST, "/users/{user_id}/password-reset", A::ResetPassword, F::User, facility::reset_post),
+        r(M::GET, "/center/facilities", A::ListFacilities, F::None, center::facilities_get),
+        r(M::GET, "/center/facilities/new", A::CreateFacility, F::None, center::facility_new_get),
+        r(M::POST, "/center/facilities", A::CreateFacility, F::None, center::facility_create_post),
+        r(M::GET, "/center/facilities/{facility_id}", A::EditFacility, F::Facility, center::facility_edit_get),
+        r(M::POST, "/center/facilities/{facility_id}", A::EditFacility, F::Facility, center::facility_edit_post),
+        r(
+            M::GET,
+            "/center/facilities/{facility_id}/admins/new",
+            A::CreateFacilityAdmin,
+            F::Facility,
+            center::admin_new_get,
+        ),
+        r(
+            M::POST,
+            "/center/facilities/{facility_id}/admins",
+            A::CreateFacilityAdmin,
+            F::Facility,
+            center::admin_create_post,
+        ),
+        r(M::GET, "/center/applications", A::ViewApprovalQueue, F::None, center::applications_get),
+        r(
+            M::POST,
+            "/center/applications/{application_id}",
+            A::DecideApplication,
+            F::Application,
+            center::application_post,
+        ),
+        r(M::GET, "/center/users", A::ListUsers, F::None, center::users_get),
+        r(M::GET, "/center/users/{user_id}", A::ViewUser, F::User, center::user_get),
+        r(M::POST, "/center/users/{user_id}/resume", A::ResumeUser, F::User, center::resume_post),
+        r(M::GET, "/center/policy", A::EditPolicy, F::None, center::policy_get),
+        r(M::POST, "/center/policy", A::EditPolicy, F::None, center::policy_post),
+        r(M::GET, "/center/settings", A::EditSettings, F::None, center::settings_get),
+        r(M::POST, "/center/settings", A::EditSettings, F::None, center::settings_post),
+        r(M::GET, "/center/audit", A::ViewAuditLog, F::None, center::audit_get),
+        r(M::GET, "/center/audit.csv", A::ExportAuditLog, F::None, center::audit_csv_get),
+        // The JSON API: the same operations, described at /api/v1/openapi.json.
+        r(M::GET, "/api/v1/openapi.json", A::ViewPublic, F::None, api::openapi),
+        r(M::POST, "/api/v1/login", A::Login, F::None, api::login),
+        r(M::POST, "/api/v1/logout", A::Logout, F::None, api::logout),
+        r(M::GET, "/api/v1/session", A::ViewSession, F::None, api::session),
+        r(M::POST, "/api/v1/password", A::ChangeOwnPassword, F::None, api::password),
+        r(M::GET, "/api/v1/policy", A::ViewPolicy, F::None, api::policy),
+        r(M::POST, "/api/v1/policy/accept", A::AcceptPolicy, F::None, api::policy_accept),
+        r(M::GET, "/api/v1/directory", A::ViewStaffDirectory, F::None, api::directory),
+        r(M::GET, "/api/v1/facilities", A::ListFacilities, F::None, api::facilities),
+        r(M::POST, "/api/v1/facilities", A::CreateFacility, F::None, api::facility_create),
+        r(M::PUT, "/api/v1/facilities/{facility_id}", A::EditFacility, F::Facility, api::facility_update),
+        r(M::POST, "/api/v1/facilities/{facility_id}/admins", A::CreateFacilityAdmin, F::Facility, api::admin_create),
+        r(M::GET, "/api/v1/facilities/{facility_id}/staff", A::ViewFacilityStaff, F::Facility, api::staff),
+        r(M::POST, "/api/v1/facilities/{facility_id}/staff", A::CreateStaff, F::Facility, api::staff_create),
+        r(M::GET, "/api/v1/users", A::ListUsers, F::None, api::users),
+        r(M::GET, "/api/v1/users/{user_id}", A::ViewUser, F::User, api::user),
+        r(M::POST, "/api/v1/users/{user_id}/change", A::FileChange, F::User, api::user_change),
+        r(M::POST, "/api/v1/users/{user_id}/deletion", A::FileDeletion, F::User, api::user_deletion),
+        r(M::POST, "/api/v1/users/{user_id}/suspend", A::SuspendUser, F::User, api::user_suspend),
+        r(M::POST, "/api/v1/users/{user_id}/password-reset", A::ResetPassword, F::User, api::user_reset),
+        r(M::POST, "/api/v1/users/{user_id}/resume", A::ResumeUser, F::User, api::user_resume),
+        r(M::GET, "/api/v1/applications", A::ViewApprovalQueue, F::None, api::applications),
+        r(
+            M::POST,
+            "/api/v1/applications/{application_id}",
+            A::DecideApplication,
+            F::Application,
+            api::application_decide,
+        ),
+        r(M::GET, "/api/v1/settings", A::EditSettings, F::None, api::settings),
+        r(M::PUT, "/api/v1/settings", A::EditSettings, F::None, api::settings_update),
+        r(M::POST, "/api/v1/policy/versions", A::EditPolicy, F::None, api::policy_publish),
+        r(M::GET, "/api/v1/audit", A::ViewAuditLog, F::None, api::audit),
+    ]
+}
+
+/// The router: every route of the table behind the gate, plus security headers on everything.
+pub fn router(app: App) -> Router {
+    let mut router: Router<App> = Router::new();
+    for def in route_table() {
+        let (action, find) = (def.action, def.find);
+        let gated = def.handler.layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            move |axum::extract::State(app): axum::extract::State<App>, params, req, next| {
+                gate::gate(app, action, find, params, req, next)
+            },
+        ));
+        router = router.route(def.path, gated);
+    }
+    router
+        .fallback(|| async { crate::error::WebError::NotFound })
+        .layer(axum::middleware::from_fn(gate::security_headers))
+        .with_state(app)
+}
