@@ -289,8 +289,8 @@ pub async fn user_reset(
     bytes: Bytes,
 ) -> ApiResult {
     let u = r.user.ok_or(WebError::NotFound)?;
-    let _: ReasonForm = body(&bytes)?;
-    ok(json!({ "one_time_password": admin::reset_password(&app, &ctx, &u).await? }))
+    let f: ReasonForm = body(&bytes)?;
+    ok(json!({ "one_time_password": admin::reset_password(&app, &ctx, &u, &f).await? }))
 }
 
 pub async fn user_resume(
@@ -300,8 +300,8 @@ pub async fn user_resume(
     bytes: Bytes,
 ) -> ApiResult {
     let u = r.user.ok_or(WebError::NotFound)?;
-    let _: ReasonForm = body(&bytes)?;
-    admin::resume(&app, &ctx, &u).await?;
+    let f: ReasonForm = body(&bytes)?;
+    admin::resume(&app, &ctx, &u, &f).await?;
     ok(json!({ "ok": true }))
 }
 

@@ -70,7 +70,16 @@ pub async fn login_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let f: LoginForm = parse_form(&body)?;
-    match accounts::login(&app, &ctx, &f).await? {
+    let outcome = match accounts::login(&app, &ctx, &f).await {
+        Err(WebError::Invalid(_)) => {
+            let msg = "ログインIDとパスワードを入力してください。".to_string();
+            let mut resp = login_page(&app, &ctx, None, Some(msg), f.login_id.trim().to_string()).await?;
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(resp);
+        }
+        other => other?,
+    };
+    match outcome {
         Ok(token) => {
             let mut resp = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&app.cookie(app.session_cookie(), &token)) {

@@ -266,8 +266,8 @@ pub async fn resume_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let user = r.user.ok_or(WebError::NotFound)?;
-    let _: admin::ReasonForm = parse_form(&body)?;
-    admin::resume(&app, &ctx, &user).await?;
+    let f: admin::ReasonForm = parse_form(&body)?;
+    admin::resume(&app, &ctx, &user, &f).await?;
     Ok(Redirect::to(&format!("/center/users/{}", user.id)).into_response())
 }
 

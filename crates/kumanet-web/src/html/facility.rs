@@ -271,8 +271,8 @@ pub async fn reset_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let u = user_of(&r)?;
-    let _: ReasonForm = parse_form(&body)?;
-    let password = admin::reset_password(&app, &ctx, &u).await?;
+    let f: ReasonForm = parse_form(&body)?;
+    let password = admin::reset_password(&app, &ctx, &u, &f).await?;
     Ok(render(&IssuedPage {
         chrome: Chrome::new(&ctx, "パスワードを再発行しました"),
         issued: Issued { user_id: u.id.clone(), login_id: u.login_id.clone(), name: u.name.clone(), password },

@@ -215,6 +215,14 @@ fn actor_fields(ev: &mut NewAudit, u: &User) {
 /// Returns the new session token (for the cookie) or why not.
 pub async fn login(app: &App, ctx: &Ctx, f: &LoginForm) -> Result<Result<String, LoginRefused>, WebError> {
     let now = ctx.now;
+    let mut errors = FieldErrors::default();
+    if f.login_id.trim().is_empty() {
+        errors.add("login_id", "ログインIDを入力してください。");
+    }
+    if f.password.is_empty() {
+        errors.add("password", "パスワードを入力してください。");
+    }
+    errors.into_result()?;
     let ip: std::net::IpAddr = ctx.ip.parse().unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     if !app.limiter.allow(ip, now) {
         let mut tx = app.store.begin().await?;

@@ -272,18 +272,24 @@ pub async fn suspend(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -> Resul
 }
 
 /// The center lifts a suspension.
-pub async fn resume(app: &App, ctx: &Ctx, user: &User) -> Result<(), WebError> {
+pub async fn resume(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -> Result<(), WebError> {
+    let mut errors = FieldErrors::default();
+    let reason = required_text(&f.reason, "reason", "再開の理由", 200, &mut errors);
+    errors.into_result()?;
     if user.status != UserStatus::Suspended {
         return Err(WebError::BadRequest("停止中のIDではありません。".into()));
     }
     let mut tx = app.store.begin().await?;
     tx.set_user_status(&user.id, UserStatus::Approved, ctx.now).await?;
-    tx.audit(ctx.audit(AuditAction::UserResumed, AuditResult::Ok).on("user", &user.id)).await?;
+    tx.audit(ctx.audit(AuditAction::UserResumed, AuditResult::Ok).on("user", &user.id).reason(&reason)).await?;
     tx.commit().await.map_err(WebError::from)
 }
 
 /// R6.1: a new one-time password (the old one stops working; every session ends).
-pub async fn reset_password(app: &App, ctx: &Ctx, user: &User) -> Result<String, WebError> {
+pub async fn reset_password(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -> Result<String, WebError> {
+    let mut errors = FieldErrors::default();
+    let reason = required_text(&f.reason, "reason", "再発行の理由", 200, &mut errors);
+    errors.into_result()?;
     if matches!(user.status, UserStatus::Suspended | UserStatus::Deleted) {
         return Err(WebError::BadRequest("停止または削除されたIDのパスワードは再発行できません。".into()));
     }
@@ -295,6 +301,7 @@ pub async fn reset_password(app: &App, ctx: &Ctx, user: &User) -> Result<String,
     tx.audit(
         ctx.audit(AuditAction::PasswordReset, AuditResult::Ok)
             .on("user", &user.id)
+            .reason(&reason)
             .details(serde_json::json!({ "sessions_ended": ended })),
     )
     .await?;

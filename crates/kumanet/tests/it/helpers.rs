@@ -1,0 +1,400 @@
+//! The harness: a real Kumanet server on 127.0.0.1:0 with its own database (a fresh SQLite file,
+//! or a fresh PostgreSQL schema), a manual clock, and an HTTP client that keeps cookies and the
+//! CSRF token like a browser does.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use kumanet_store::{Store, StoreOptions};
+use kumanet_web::{App, ManualClock, WebConfig};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// 2026-11-24 14:05 in Japan.
+pub const T0: i64 = 1_795_496_700_000_000;
+pub const PASSWORD: &str = "月と7つの星が見える夜です!";
+pub const PASSWORD2: &str = "川辺で3羽の鷺が休んでいた。";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Srv {
+    pub base: String,
+    pub app: App,
+    pub store: Store,
+    pub clock: ManualClock,
+    pub backend: Backend,
+    pub audit_key: Vec<u8>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub pg_schema: Option<String>,
+}
+
+impl Drop for Srv {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.pg_schema {
+            let _ = std::process::Command::new("psql")
+                .arg(&self.database_url)
+                .args(["-q", "-c", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+pub fn pg_url() -> Option<String> {
+    match std::env::var("KUMANET_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI requires the PostgreSQL suite: set KUMANET_TEST_POSTGRES_URL");
+            }
+            eprintln!("######## SKIPPED: PostgreSQL suite (set KUMANET_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test) ########");
+            None
+        }
+    }
+}
+
+pub fn test_web_config() -> WebConfig {
+    WebConfig { login_attempts_per_minute: 100_000, ..WebConfig::default() }
+}
+
+pub async fn spawn(backend: Backend) -> Option<Srv> {
+    spawn_with(backend, test_web_config()).await
+}
+
+pub async fn spawn_with(backend: Backend, web: WebConfig) -> Option<Srv> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let data_dir = std::env::temp_dir().join(format!("kumanet-it-{id}"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (url, schema) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}", data_dir.join("kumanet.db").display()), None),
+        Backend::Postgres => {
+            let url = pg_url()?;
+            let schema = format!("kt_{}", &id[..16]);
+            let out = std::process::Command::new("psql")
+                .arg(&url)
+                .args(["-q", "-c", &format!("CREATE SCHEMA {schema}")])
+                .output()
+                .expect("psql runs");
+            assert!(out.status.success(), "cannot create schema: {}", String::from_utf8_lossy(&out.stderr));
+            (url, Some(schema))
+        }
+    };
+    let audit_key = b"integration-test-audit-key-32-bytes!".to_vec();
+    let store = Store::open(
+        &StoreOptions { url: url.clone(), pg_schema: schema.clone(), max_connections: 8 },
+        audit_key.clone(),
+    )
+    .await
+    .expect("store opens");
+    let clock = ManualClock::new(T0);
+    let app = kumanet::build_app(store.clone(), Arc::new(clock.clone()), web).expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = app.clone();
+    tokio::spawn(async move {
+        let _ = kumanet::serve_on(served, listener, std::future::pending()).await;
+    });
+    Some(Srv {
+        base: format!("http://{addr}"),
+        app,
+        store,
+        clock,
+        backend,
+        audit_key,
+        data_dir,
+        database_url: url,
+        pg_schema: schema,
+    })
+}
+
+/// Run one test body on SQLite and on PostgreSQL.
+
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::helpers::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(srv) = spawn(Backend::Sqlite).await {
+                    ($body)(srv).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(srv) = spawn(Backend::Postgres).await {
+                    ($body)(srv).await;
+                }
+            }
+        }
+    };
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap_or("").to_string()).collect()
+    }
+    /// The text between `id="ID">` and the next `<`.
+    pub fn by_id(&self, id: &str) -> Option<String> {
+        let start = self.body.find(&format!("id=\"{id}\">"))? + id.len() + 6;
+        let rest = &self.body[start..];
+        Some(rest[..rest.find('<')?].to_string())
+    }
+}
+
+/// An HTTP client that behaves like one browser tab: cookies, no redirects followed.
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+    cookies: Mutex<HashMap<String, String>>,
+}
+
+impl Client {
+    pub fn new(srv: &Srv) -> Client {
+        Client {
+            base: srv.base.clone(),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            cookies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().unwrap().insert(name.to_string(), value.to_string());
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<(&str, String)>, extra: &[(&str, &str)]) -> Resp {
+        let mut req = self
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{}", self.base, path))
+            .header("cookie", self.cookie_header());
+        if let Some((ct, b)) = body {
+            req = req.header("content-type", ct).body(b);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request is answered");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        for sc in headers.get_all("set-cookie") {
+            let sc = sc.to_str().unwrap_or("");
+            let (kv, attrs) = sc.split_once(';').unwrap_or((sc, ""));
+            if let Some((k, v)) = kv.split_once('=') {
+                let mut jar = self.cookies.lock().unwrap();
+                if attrs.contains("Max-Age=0") || v.is_empty() {
+                    jar.remove(k.trim());
+                } else {
+                    jar.insert(k.trim().to_string(), v.to_string());
+                }
+            }
+        }
+        let body = resp.text().await.unwrap_or_default();
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None, &[]).await
+    }
+
+    /// The CSRF token a page of this tab would carry right now.
+    pub async fn csrf(&self) -> String {
+        let s = self.get("/api/v1/session").await;
+        if s.status == 200 {
+            return s.json()["csrf_token"].as_str().unwrap().to_string();
+        }
+        let page = self.get("/login").await;
+        let at = page.body.find("name=\"csrf\" value=\"").expect("login page has a csrf field") + 19;
+        page.body[at..at + page.body[at..].find('"').unwrap()].to_string()
+    }
+
+    /// Submit a form as a page would, with the CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.send(
+            "POST",
+            path,
+            Some(("application/x-www-form-urlencoded", serde_urlencoded::to_string(&all).unwrap())),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn api(&self, method: &str, path: &str, body: Value) -> Resp {
+        let csrf = self.csrf().await;
+        self.send(method, path, Some(("application/json", body.to_string())), &[("x-csrf-token", &csrf)]).await
+    }
+}
+
+// ---- building a region through the real HTTP interface ----
+
+/// First run and the center's account, logged in with the policy accepted.
+pub async fn setup_center(srv: &Srv) -> Client {
+    let token = kumanet_web::service::accounts::ensure_setup_token(&srv.app).await.unwrap().expect("empty database");
+    let c = Client::new(srv);
+    assert_eq!(c.get(&format!("/setup?token={token}")).await.status, 200);
+    let r = c
+        .post_form(
+            "/setup",
+            &[
+                ("token", &token),
+                ("region_name", "熊谷市"),
+                ("center_name", "熊谷市在宅医療支援センター"),
+                ("login_id", "center"),
+                ("name", "支援 花子"),
+                ("kana", "しえん はなこ"),
+                ("profession", "clerk"),
+                ("email", ""),
+                ("phone", ""),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = login_ok(srv, "center", PASSWORD).await;
+    accept_policy(&c).await;
+    c
+}
+
+pub async fn login(srv: &Srv, login_id: &str, password: &str) -> (Client, Resp) {
+    let c = Client::new(srv);
+    let r = c.post_form("/login", &[("login_id", login_id), ("password", password)]).await;
+    (c, r)
+}
+
+pub async fn login_ok(srv: &Srv, login_id: &str, password: &str) -> Client {
+    let (c, r) = login(srv, login_id, password).await;
+    assert_eq!(r.status, 303, "login of {login_id} failed: {}", r.body);
+    c
+}
+
+pub async fn accept_policy(c: &Client) {
+    let v = c.get("/api/v1/session").await.json()["current_policy_version"].as_i64().unwrap().to_string();
+    let r = c.post_form("/policy", &[("version", &v), ("agree", "on"), ("pledge", "on")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
+pub async fn change_password(c: &Client, current: &str, new: &str) -> Resp {
+    c.post_form("/password", &[("current", current), ("password", new), ("password_confirm", new)]).await
+}
+
+/// First login with an issued password: change it, accept the policy.
+pub async fn activate(srv: &Srv, login_id: &str, issued: &str) -> Client {
+    let c = login_ok(srv, login_id, issued).await;
+    let r = change_password(&c, issued, PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    accept_policy(&c).await;
+    c
+}
+
+pub async fn create_facility(center: &Client, name: &str, kind: &str) -> String {
+    let r = center
+        .post_form(
+            "/center/facilities",
+            &[("name", name), ("kana", "しせつ"), ("kind", kind), ("address", "熊谷市1-1"), ("phone", "048-000-0000")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().rsplit('/').next().unwrap().to_string()
+}
+
+/// A new ID through a page; returns (user id, issued password).
+pub async fn create_person(srv: &Srv, by: &Client, path: &str, login_id: &str, profession: &str) -> (String, String) {
+    let r = by
+        .post_form(
+            path,
+            &[
+                ("login_id", login_id),
+                ("name", "看護 太郎"),
+                ("kana", "かんご たろう"),
+                ("profession", profession),
+                ("email", ""),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let pw = r.by_id("issued-password").expect("issued password shown once");
+    let id = srv.store.user_by_login(login_id).await.unwrap().unwrap().id;
+    (id, pw)
+}
+
+pub async fn approve_all(srv: &Srv, center: &Client) {
+    for item in srv.store.pending_applications().await.unwrap() {
+        let r = center
+            .post_form(
+                &format!("/center/applications/{}", item.application.id),
+                &[("decision", "approve"), ("note", "")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+}
+
+/// A region: the center, facilities A and B with their admins, an approved nurse of A.
+pub struct World {
+    pub center: Client,
+    pub fac_a: String,
+    pub fac_b: String,
+    pub admin_a: Client,
+    pub admin_a_id: String,
+    pub admin_b: Client,
+    pub nurse: Client,
+    pub nurse_id: String,
+}
+
+pub async fn world(srv: &Srv) -> World {
+    let center = setup_center(srv).await;
+    let fac_a = create_facility(&center, "ひまわりクリニック", "clinic").await;
+    let fac_b = create_facility(&center, "みどり薬局", "pharmacy").await;
+    let (admin_a_id, pw) =
+        create_person(srv, &center, &format!("/center/facilities/{fac_a}/admins"), "admin.a", "clerk").await;
+    let admin_a = activate(srv, "admin.a", &pw).await;
+    let (_, pw) =
+        create_person(srv, &center, &format!("/center/facilities/{fac_b}/admins"), "admin.b", "pharmacist").await;
+    let admin_b = activate(srv, "admin.b", &pw).await;
+    let (nurse_id, pw) = create_person(srv, &admin_a, &format!("/facilities/{fac_a}/staff"), "nurse.a", "nurse").await;
+    approve_all(srv, &center).await;
+    let nurse = activate(srv, "nurse.a", &pw).await;
+    World { center, fac_a, fac_b, admin_a, admin_a_id, admin_b, nurse, nurse_id }
+}
+
+pub async fn audit_rows(srv: &Srv, action: &str) -> Vec<kumanet_store::AuditRow> {
+    srv.store
+        .audit_search(&kumanet_store::AuditFilter { action: Some(action.into()), limit: 10_000, ..Default::default() })
+        .await
+        .unwrap()
+}

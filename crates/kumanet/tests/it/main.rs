@@ -1,0 +1,14 @@
+//! Kumanet's integration suite: one binary, each test with its own server on 127.0.0.1 and its own
+//! database, on SQLite and on PostgreSQL (when KUMANET_TEST_POSTGRES_URL is set; CI requires it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod helpers;
+
+mod accounts;
+mod audit;
+mod authz_matrix;
+mod browser;
+mod cli;
+mod facilities;
