@@ -140,9 +140,10 @@ fn is_api(req: &Request) -> bool {
     req.uri().path().starts_with("/api/")
 }
 
-fn deny_response(api: bool, method: &Method, denied: Denied) -> Response {
+fn deny_response(api: bool, method: &Method, denied: Denied, idle: bool) -> Response {
     if !api {
         match denied {
+            Denied::NotSignedIn if method == Method::GET && idle => return Redirect::to("/login?reason=idle").into_response(),
             Denied::NotSignedIn if method == Method::GET => return Redirect::to("/login").into_response(),
             Denied::PasswordChangeRequired => return Redirect::to("/password").into_response(),
             Denied::PolicyAcceptanceRequired => return Redirect::to("/policy").into_response(),
@@ -161,16 +162,18 @@ fn fail(api: bool, e: WebError) -> Response {
 }
 
 /// Load the session; end it if it has expired (R8.4) or its ID was suspended or deleted (R6.3).
-async fn load_session(
-    app: &App,
-    headers: &HeaderMap,
-    now: Micros,
-    ip: &str,
-    settings: &Settings,
-) -> Result<Option<(String, kumanet_store::Session, User)>, WebError> {
-    let Some(token) = cookie_value(headers, app.session_cookie()) else { return Ok(None) };
+/// What the session cookie led to.
+enum Loaded {
+    None,
+    /// The session had ended by itself (idle or lifetime): tell the user why.
+    Ended,
+    Active(String, kumanet_store::Session, User),
+}
+
+async fn load_session(app: &App, headers: &HeaderMap, now: Micros, ip: &str, settings: &Settings) -> Result<Loaded, WebError> {
+    let Some(token) = cookie_value(headers, app.session_cookie()) else { return Ok(Loaded::None) };
     let hash = token_hash(&token);
-    let Some((session, user)) = app.store.session(&hash).await? else { return Ok(None) };
+    let Some((session, user)) = app.store.session(&hash).await? else { return Ok(Loaded::None) };
     let ended = match state(session.created_at, session.last_seen_at, now, settings.session_rules()) {
         SessionState::Active => None,
         SessionState::IdleExpired => Some(AuditAction::IdleExpired),
@@ -198,11 +201,11 @@ async fn load_session(
             .await?;
         }
         tx.commit().await?;
-        return Ok(None);
+        return Ok(if ended.is_some() { Loaded::Ended } else { Loaded::None });
     }
     tx.touch_session(&hash, now).await?;
     tx.commit().await?;
-    Ok(Some((hash, session, user)))
+    Ok(Loaded::Active(hash, session, user))
 }
 
 async fn resolve(app: &App, find: Find, params: &RawPathParams) -> Result<(Target, Resolved), WebError> {
@@ -267,8 +270,9 @@ async fn gate_inner(
     let session = load_session(app, req.headers(), now, &ip, &settings).await?;
     let policy_version = app.store.current_policy().await?.map(|p| p.version);
 
+    let ended = matches!(session, Loaded::Ended);
     let (actor, user, session_hash, mut csrf, mut new_csrf_cookie) = match session {
-        Some((hash, s, u)) => {
+        Loaded::Active(hash, s, u) => {
             let accepted = app.store.accepted_policy_version(&u.id).await?;
             let actor = Actor::User(UserActor {
                 user_id: u.id.clone(),
@@ -284,7 +288,7 @@ async fn gate_inner(
             });
             (actor, Some(u), Some(hash), s.csrf_token, None)
         }
-        None => {
+        Loaded::None | Loaded::Ended => {
             let existing = cookie_value(req.headers(), app.csrf_cookie());
             let token = existing.clone().unwrap_or_else(|| random_token(16));
             (Actor::Anonymous, None, None, token.clone(), existing.is_none().then_some(token))
@@ -320,7 +324,13 @@ async fn gate_inner(
             tx.audit(ev).await?;
             tx.commit().await?;
         }
-        return Ok(deny_response(api, req.method(), denied));
+        let mut resp = deny_response(api, req.method(), denied, ended);
+        if ended {
+            if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        return Ok(resp);
     }
 
     // CSRF (and same-origin) for every state-changing request.
