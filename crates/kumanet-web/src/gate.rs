@@ -140,10 +140,12 @@ fn is_api(req: &Request) -> bool {
     req.uri().path().starts_with("/api/")
 }
 
-fn deny_response(api: bool, method: &Method, denied: Denied, idle: bool) -> Response {
+fn deny_response(api: bool, method: &Method, denied: Denied, ended: Option<&str>) -> Response {
     if !api {
         match denied {
-            Denied::NotSignedIn if method == Method::GET && idle => return Redirect::to("/login?reason=idle").into_response(),
+            Denied::NotSignedIn if method == Method::GET && ended.is_some() => {
+                return Redirect::to(&format!("/login?reason={}", ended.unwrap_or("idle"))).into_response()
+            }
             Denied::NotSignedIn if method == Method::GET => return Redirect::to("/login").into_response(),
             Denied::PasswordChangeRequired => return Redirect::to("/password").into_response(),
             Denied::PolicyAcceptanceRequired => return Redirect::to("/policy").into_response(),
@@ -165,12 +167,18 @@ fn fail(api: bool, e: WebError) -> Response {
 /// What the session cookie led to.
 enum Loaded {
     None,
-    /// The session had ended by itself (idle or lifetime): tell the user why.
-    Ended,
+    /// The session had ended by itself: tell the user why (`idle` or `expired`).
+    Ended(&'static str),
     Active(String, kumanet_store::Session, User),
 }
 
-async fn load_session(app: &App, headers: &HeaderMap, now: Micros, ip: &str, settings: &Settings) -> Result<Loaded, WebError> {
+async fn load_session(
+    app: &App,
+    headers: &HeaderMap,
+    now: Micros,
+    ip: &str,
+    settings: &Settings,
+) -> Result<Loaded, WebError> {
     let Some(token) = cookie_value(headers, app.session_cookie()) else { return Ok(Loaded::None) };
     let hash = token_hash(&token);
     let Some((session, user)) = app.store.session(&hash).await? else { return Ok(Loaded::None) };
@@ -201,7 +209,11 @@ async fn load_session(app: &App, headers: &HeaderMap, now: Micros, ip: &str, set
             .await?;
         }
         tx.commit().await?;
-        return Ok(if ended.is_some() { Loaded::Ended } else { Loaded::None });
+        return Ok(match ended {
+            Some(AuditAction::IdleExpired) => Loaded::Ended("idle"),
+            Some(_) => Loaded::Ended("expired"),
+            None => Loaded::None,
+        });
     }
     tx.touch_session(&hash, now).await?;
     tx.commit().await?;
@@ -270,7 +282,10 @@ async fn gate_inner(
     let session = load_session(app, req.headers(), now, &ip, &settings).await?;
     let policy_version = app.store.current_policy().await?.map(|p| p.version);
 
-    let ended = matches!(session, Loaded::Ended);
+    let ended = match session {
+        Loaded::Ended(why) => Some(why),
+        _ => None,
+    };
     let (actor, user, session_hash, mut csrf, mut new_csrf_cookie) = match session {
         Loaded::Active(hash, s, u) => {
             let accepted = app.store.accepted_policy_version(&u.id).await?;
@@ -288,7 +303,7 @@ async fn gate_inner(
             });
             (actor, Some(u), Some(hash), s.csrf_token, None)
         }
-        Loaded::None | Loaded::Ended => {
+        Loaded::None | Loaded::Ended(_) => {
             let existing = cookie_value(req.headers(), app.csrf_cookie());
             let token = existing.clone().unwrap_or_else(|| random_token(16));
             (Actor::Anonymous, None, None, token.clone(), existing.is_none().then_some(token))
@@ -325,7 +340,7 @@ async fn gate_inner(
             tx.commit().await?;
         }
         let mut resp = deny_response(api, req.method(), denied, ended);
-        if ended {
+        if ended.is_some() {
             if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

@@ -57,6 +57,7 @@ pub async fn login_get(
     }
     let notice = match q.reason.as_str() {
         "idle" => Some("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"),
+        "expired" => Some("ログインしてから一定時間が経過したため、ログアウトしました。もう一度ログインしてください。"),
         "logout" => Some("ログアウトしました。"),
         "password" => Some("パスワードを変更しました。新しいパスワードでログインしてください。"),
         _ => None,

@@ -398,3 +398,27 @@ pub async fn audit_rows(srv: &Srv, action: &str) -> Vec<kumanet_store::AuditRow>
         .await
         .unwrap()
 }
+
+/// Run SQL on the test's database outside the application (an attacker or an operator with
+/// database access).
+pub async fn raw_sql(srv: &Srv, sql: &str) -> Result<(), String> {
+    use std::str::FromStr;
+    match srv.backend {
+        Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&srv.database_url).unwrap();
+            let pool = sqlx::SqlitePool::connect_with(opts).await.map_err(|e| e.to_string())?;
+            let r = sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string());
+            pool.close().await;
+            r
+        }
+        Backend::Postgres => {
+            let opts = sqlx::postgres::PgConnectOptions::from_str(&srv.database_url)
+                .unwrap()
+                .options([("search_path", srv.pg_schema.as_deref().unwrap())]);
+            let pool = sqlx::PgPool::connect_with(opts).await.map_err(|e| e.to_string())?;
+            let r = sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string());
+            pool.close().await;
+            r
+        }
+    }
+}
