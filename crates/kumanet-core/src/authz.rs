@@ -44,6 +44,8 @@ pub enum Action {
     ViewStaffDirectory,
     // A facility's staff: its own facility admin, or the center.
     ViewFacilityStaff,
+    // The printable 様式2/様式3 of an ID: the person, their facility admin, or the center.
+    PrintForms,
     // The facility admin of the target's facility (R6.1, R6.3).
     CreateStaff,
     FileChange,
@@ -147,6 +149,9 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
         (ViewStaffDirectory, _) => true,
         (ViewFacilityStaff, Target::Facility { facility_id }) => center || admin_of(&Some(facility_id.clone())),
         (CreateStaff, Target::Facility { facility_id }) => admin_of(&Some(facility_id.clone())),
+        (PrintForms, Target::User { user_id, facility_id, .. }) => {
+            center || admin_of(facility_id) || *user_id == u.user_id
+        }
         (FileChange | FileDeletion | ResetPassword | SuspendUser, Target::User { user_id, facility_id, role }) => {
             // R6.4: nobody withdraws themself; the admin and the center do it.
             if *user_id == u.user_id {
@@ -236,6 +241,27 @@ mod tests {
         let center = user(Role::Center, None, UserStatus::Approved);
         assert_eq!(decide(&center, Action::CreateStaff, &f1), Err(Denied::Forbidden));
         assert_eq!(decide(&center, Action::SuspendUser, &staff_of("f2")), Ok(()));
+    }
+
+    #[test]
+    fn r6_2_forms_print_for_self_admin_and_center() {
+        let nurse = Target::User { user_id: "nurse".into(), facility_id: Some("f1".into()), role: Role::Staff };
+        let Actor::User(mut me) = user(Role::Staff, Some("f1"), UserStatus::Approved) else { unreachable!() };
+        me.user_id = "nurse".into();
+        assert_eq!(decide(&Actor::User(me), Action::PrintForms, &nurse), Ok(()));
+        assert_eq!(
+            decide(&user(Role::Staff, Some("f1"), UserStatus::Approved), Action::PrintForms, &nurse),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            decide(&user(Role::FacilityAdmin, Some("f1"), UserStatus::Approved), Action::PrintForms, &nurse),
+            Ok(())
+        );
+        assert_eq!(
+            decide(&user(Role::FacilityAdmin, Some("f2"), UserStatus::Approved), Action::PrintForms, &nurse),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(decide(&user(Role::Center, None, UserStatus::Approved), Action::PrintForms, &nurse), Ok(()));
     }
 
     #[test]

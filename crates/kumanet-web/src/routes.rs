@@ -67,6 +67,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/users/{user_id}/deletion", A::FileDeletion, F::User, facility::deletion_post),
         r(M::POST, "/users/{user_id}/suspend", A::SuspendUser, F::User, facility::suspend_post),
         r(M::POST, "/users/{user_id}/password-reset", A::ResetPassword, F::User, facility::reset_post),
+        r(M::GET, "/users/{user_id}/forms", A::PrintForms, F::User, facility::forms_get),
         r(M::GET, "/center/facilities", A::ListFacilities, F::None, center::facilities_get),
         r(M::GET, "/center/facilities/new", A::CreateFacility, F::None, center::facility_new_get),
         r(M::POST, "/center/facilities", A::CreateFacility, F::None, center::facility_create_post),

@@ -11,3 +11,6 @@ document.addEventListener("submit", function (ev) {
   var buttons = form.querySelectorAll("button[type=submit]");
   window.setTimeout(function () { buttons.forEach(function (b) { b.disabled = true; }); }, 0);
 });
+document.addEventListener("click", function (ev) {
+  if (ev.target && ev.target.id === "print") { window.print(); }
+});

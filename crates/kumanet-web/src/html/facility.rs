@@ -281,3 +281,57 @@ pub async fn reset_post(
     })
     .into_response())
 }
+
+#[derive(Template)]
+#[template(path = "facility/forms.html")]
+struct FormsPage {
+    chrome: Chrome,
+    user: User,
+    facility: Option<Facility>,
+    admin_name: String,
+    applications: Vec<ApplicationItem>,
+    region: String,
+}
+
+/// R6.2: the printable, pre-filled 様式2 (application / change / deletion) and 様式3 (pledge),
+/// as filed electronically.
+pub async fn forms_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let user = user_of(&r)?;
+    let facility = match &user.facility_id {
+        Some(f) => app.store.facility(f).await?,
+        None => None,
+    };
+    let admin_name = match &facility {
+        Some(f) => app
+            .store
+            .users(&UserQuery {
+                facility_id: Some(f.id.clone()),
+                status: Some(kumanet_core::people::UserStatus::Approved),
+                limit: 1000,
+                ..UserQuery::default()
+            })
+            .await?
+            .into_iter()
+            .find(|i| i.user.role == Role::FacilityAdmin)
+            .map(|i| i.user.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let applications = app.store.applications_of_user(&user.id).await?;
+    if ctx.user.as_ref().is_some_and(|u| u.id != user.id) {
+        audit_view(&app, &ctx, AuditAction::UserViewed, Some(("user", &user.id)), serde_json::json!({ "forms": true }))
+            .await?;
+    }
+    Ok(render(&FormsPage {
+        chrome: Chrome::new(&ctx, "様式2・様式3"),
+        user,
+        facility,
+        admin_name,
+        applications,
+        region: ctx.settings.region_name.clone(),
+    }))
+}

@@ -51,6 +51,8 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
             | "/api/v1/users/{user_id}/password-reset",
         ) => ADMIN_SAME,
         ("POST", "/users/{user_id}/suspend" | "/api/v1/users/{user_id}/suspend") => ADMIN_SAME_OR_CENTER,
+        // The target is the nurse herself in the "staff" column: she may print her own forms.
+        ("GET", "/users/{user_id}/forms") => "LPYDLAADA",
         (_, p) if p.starts_with("/center/") => CENTER,
         (
             "GET",

@@ -23,6 +23,25 @@ both!(r6_2_center_approval_opens_the_id, |srv: Srv| async move {
     assert_eq!(c.get("/directory").await.status, 200);
     assert!(w.center.get("/center/applications").await.body.contains("id=\"queue-empty\""));
     assert_eq!(audit_rows(&srv, "application.approved").await.len(), 2);
+    // The printable, pre-filled 様式2 and 様式3, for the admin and for the person.
+    let forms = w.admin_a.get(&format!("/users/{id}/forms")).await;
+    assert_eq!(forms.status, 200);
+    for text in [
+        "様式2",
+        "利用申込書 兼 変更届",
+        "様式3",
+        "誓約書",
+        "看護 太郎",
+        "pt.new",
+        "理学療法士",
+        "ひまわりクリニック",
+        "利用申込",
+    ] {
+        assert!(forms.body.contains(text), "forms lack {text}");
+    }
+    assert!(forms.by_id("pledge-date").unwrap().contains("2026年11月24日(火) 14:05 にアプリ上で誓約済み"));
+    assert_eq!(c.get(&format!("/users/{id}/forms")).await.status, 200, "one's own forms");
+    assert_eq!(w.nurse.get(&format!("/users/{id}/forms")).await.status, 403, "not a colleague's");
 });
 
 both!(r6_3_change_and_deletion_are_filed_and_processed_by_the_center, |srv: Srv| async move {

@@ -28,7 +28,6 @@ pub struct Srv {
     pub store: Store,
     pub clock: ManualClock,
     pub backend: Backend,
-    pub audit_key: Vec<u8>,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub pg_schema: Option<String>,
@@ -106,7 +105,6 @@ pub async fn spawn_with(backend: Backend, web: WebConfig) -> Option<Srv> {
         store,
         clock,
         backend,
-        audit_key,
         data_dir,
         database_url: url,
         pg_schema: schema,
@@ -368,7 +366,6 @@ pub async fn approve_all(srv: &Srv, center: &Client) {
 pub struct World {
     pub center: Client,
     pub fac_a: String,
-    pub fac_b: String,
     pub admin_a: Client,
     pub admin_a_id: String,
     pub admin_b: Client,
@@ -389,7 +386,7 @@ pub async fn world(srv: &Srv) -> World {
     let (nurse_id, pw) = create_person(srv, &admin_a, &format!("/facilities/{fac_a}/staff"), "nurse.a", "nurse").await;
     approve_all(srv, &center).await;
     let nurse = activate(srv, "nurse.a", &pw).await;
-    World { center, fac_a, fac_b, admin_a, admin_a_id, admin_b, nurse, nurse_id }
+    World { center, fac_a, admin_a, admin_a_id, admin_b, nurse, nurse_id }
 }
 
 pub async fn audit_rows(srv: &Srv, action: &str) -> Vec<kumanet_store::AuditRow> {
