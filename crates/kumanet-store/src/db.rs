@@ -198,7 +198,7 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock(7310001)").execute(&mut **t).await?;
             }
             let done: Option<i64> =
-                on_tx!(tx, |c| sqlx::query_scalar("SELECT 1 FROM schema_migrations WHERE name = $1")
+                on_tx!(tx, |c| sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM schema_migrations WHERE name = $1")
                     .bind(*name)
                     .fetch_optional(c)
                     .await?);
@@ -235,7 +235,7 @@ impl Store {
 
     /// GET /healthz: does the database answer?
     pub async fn ping(&self) -> Result<()> {
-        let _: i64 = on_read!(self, |c| sqlx::query_scalar("SELECT 1").fetch_one(c).await?);
+        let _: i64 = on_read!(self, |c| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)").fetch_one(c).await?);
         Ok(())
     }
 

@@ -231,3 +231,36 @@ async fn r9_2_serve_terminates_tls_1_2_and_1_3_only() {
     let old = probe("-tls1_1");
     assert!(!old.contains("TLSv1.1, Cipher is") && old.contains("Cipher    : 0000"), "TLS 1.1 negotiated: {old}");
 }
+
+#[test]
+fn r11_1_audit_verify_names_the_row_edited_with_psql() {
+    let Some(url) = crate::helpers::pg_url() else { return };
+    let db = format!("kumanet_cli_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let psql = |target: &str, sql: &str| {
+        let out = Command::new("psql").arg(target).args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    psql(&url, &format!("CREATE DATABASE {db}"));
+    let db_url = match url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{db}"),
+        None => panic!("bad url {url}"),
+    };
+    let dir = TempDir::new();
+    let with_db = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("KUMANET_DATABASE_URL", &db_url).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, out) = with_db(&["demo", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = with_db(&["audit", "verify", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{out}");
+    psql(
+        &db_url,
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET details = '{}' WHERE seq = 1;",
+    );
+    let (code, out) = with_db(&["audit", "verify", "--data-dir", dir.arg()]);
+    psql(&url, &format!("DROP DATABASE {db}"));
+    assert_eq!(code, 1);
+    assert!(out.contains("first bad row seq=1"), "{out}");
+}

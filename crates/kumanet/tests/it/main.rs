@@ -12,3 +12,4 @@ mod authz_matrix;
 mod browser;
 mod cli;
 mod facilities;
+mod system;

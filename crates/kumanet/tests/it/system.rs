@@ -1,0 +1,56 @@
+//! Start-up on both engines: migrations are idempotent, the health check answers, SQLite runs
+//! with WAL, synchronous=FULL and foreign keys, and every response carries the security headers.
+
+use crate::helpers::*;
+use kumanet_store::{Store, StoreOptions};
+
+both!(reopening_migrates_nothing_and_healthz_answers, |srv: Srv| async move {
+    let again = Store::open(
+        &StoreOptions { url: srv.database_url.clone(), pg_schema: srv.pg_schema.clone(), max_connections: 2 },
+        b"integration-test-audit-key-32-bytes!".to_vec(),
+    )
+    .await
+    .expect("a second start opens the same database");
+    assert!(again.migrate().await.unwrap().is_empty(), "nothing left to apply");
+    again.ping().await.unwrap();
+    again.close().await;
+    let c = Client::new(&srv);
+    let h = c.get("/healthz").await;
+    assert_eq!((h.status, h.body.as_str()), (200, "ok"));
+    if srv.backend == Backend::Sqlite {
+        let mode: String = {
+            let out = std::process::Command::new("sqlite3")
+                .arg(srv.data_dir.join("kumanet.db"))
+                .arg("PRAGMA journal_mode;")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        assert_eq!(mode, "wal");
+    }
+});
+
+both!(r9_3_every_response_carries_no_store_and_a_strict_csp, |srv: Srv| async move {
+    let w = world(&srv).await;
+    for (client, path) in
+        [(&w.center, "/center/audit"), (&w.nurse, "/"), (&w.nurse, "/api/v1/session"), (&w.admin_a, "/nowhere")]
+    {
+        let r = client.get(path).await;
+        let h = |k: &str| r.headers.get(k).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert_eq!(h("cache-control"), "no-store", "{path}");
+        assert_eq!(h("x-content-type-options"), "nosniff");
+        assert_eq!(h("x-frame-options"), "DENY");
+        let csp = h("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && csp.contains("frame-ancestors 'none'")
+        );
+    }
+    let missing = w.nurse.get("/nowhere").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("お探しのページは見つかりませんでした。"));
+    // Pages carry no inline script.
+    let home = w.nurse.get("/").await;
+    assert!(!home.body.contains("<script>") && home.body.contains("<script src=\"/static/app.js\" defer></script>"));
+});
