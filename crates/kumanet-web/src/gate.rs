@@ -286,7 +286,7 @@ async fn gate_inner(
         Loaded::Ended(why) => Some(why),
         _ => None,
     };
-    let (actor, user, session_hash, mut csrf, mut new_csrf_cookie) = match session {
+    let (actor, user, session_hash, csrf, mut new_csrf_cookie) = match session {
         Loaded::Active(hash, s, u) => {
             let accepted = app.store.accepted_policy_version(&u.id).await?;
             let actor = Actor::User(UserActor {
@@ -304,9 +304,18 @@ async fn gate_inner(
             (actor, Some(u), Some(hash), s.csrf_token, None)
         }
         Loaded::None | Loaded::Ended(_) => {
+            // The pre-login token: minted only by the pages that hold an anonymous form, so the
+            // parallel requests for static files cannot replace the one the form carries.
             let existing = cookie_value(req.headers(), app.csrf_cookie());
-            let token = existing.clone().unwrap_or_else(|| random_token(16));
-            (Actor::Anonymous, None, None, token.clone(), existing.is_none().then_some(token))
+            let mints = req.method() == Method::GET && matches!(action, Action::Login | Action::Setup);
+            match existing {
+                Some(token) => (Actor::Anonymous, None, None, token, None),
+                None if mints => {
+                    let token = random_token(16);
+                    (Actor::Anonymous, None, None, token.clone(), Some(token))
+                }
+                None => (Actor::Anonymous, None, None, String::new(), None),
+            }
         }
     };
     if user.is_some() {
@@ -369,7 +378,7 @@ async fn gate_inner(
         let ok = anonymous_json_api
             || sent.is_some_and(|s| {
                 use subtle::ConstantTimeEq;
-                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes())) && new_csrf_cookie.is_none()
+                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes()))
             });
         if !ok {
             return Err(WebError::Csrf);
@@ -379,9 +388,6 @@ async fn gate_inner(
         req
     };
 
-    if csrf.is_empty() {
-        csrf = random_token(16);
-    }
     let mut req = req;
     req.extensions_mut().insert(ctx_for_audit(csrf));
     req.extensions_mut().insert(resolved);

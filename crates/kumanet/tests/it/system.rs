@@ -54,3 +54,28 @@ both!(r9_3_every_response_carries_no_store_and_a_strict_csp, |srv: Srv| async mo
     let home = w.nurse.get("/").await;
     assert!(!home.body.contains("<script>") && home.body.contains("<script src=\"/static/app.js\" defer></script>"));
 });
+
+both!(r9_2_only_pages_with_an_anonymous_form_mint_the_pre_login_token, |srv: Srv| async move {
+    // A browser asks for the stylesheet and script in parallel with the page; if they minted a
+    // token of their own, the form's token would no longer match the cookie.
+    let c = Client::new(&srv);
+    for path in ["/static/app.css", "/static/app.js", "/healthz", "/api/v1/openapi.json", "/"] {
+        assert!(c.get(path).await.set_cookies().is_empty(), "{path} sets no cookie");
+    }
+    let page = c.get("/login").await;
+    let minted = c.cookie("__Host-kumanet_csrf").expect("the login page mints it");
+    assert!(page.body.contains(&format!("name=\"csrf\" value=\"{minted}\"")));
+    assert!(c.get("/static/app.css").await.set_cookies().is_empty());
+    assert!(c.get("/login").await.set_cookies().is_empty(), "an existing token is kept");
+    // Without the cookie, a login post is refused.
+    let fresh = Client::new(&srv);
+    let r = fresh
+        .send(
+            "POST",
+            "/login",
+            Some(("application/x-www-form-urlencoded", format!("login_id=a&password=b&csrf={minted}"))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+});
