@@ -337,7 +337,7 @@ pub async fn policy_publish(State(app): State<App>, Extension(ctx): Extension<Ct
 }
 
 pub async fn audit(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<AuditQuery>) -> ApiResult {
-    let rows = app.store.audit_search(&q.filter(500)).await?;
+    let rows = app.store.audit_search(&crate::html::center::filter_for(&app, &q, 500).await?).await?;
     audit_view(&app, &ctx, AuditAction::AuditViewed, None, json!({ "results": rows.len(), "api": true })).await?;
     ok(rows)
 }

@@ -412,7 +412,9 @@ fn check_origin(req: &Request) -> Result<(), WebError> {
 }
 
 /// Security headers on every response (R9.3, ASVS V14): no caching of anything but static files,
-/// a strict CSP without inline script, no framing, no sniffing, no referrer.
+/// a strict CSP without inline script, no framing, no sniffing, no referrer to other sites
+/// (`same-origin`, not `no-referrer`: with the latter a browser sends `Origin: null` on our own
+/// form posts, and the origin check must refuse that).
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
     let mut resp = next.run(req).await;
@@ -428,7 +430,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "no-referrer");
+    set(h, "referrer-policy", "same-origin");
     set(h, "permissions-policy", "camera=(), microphone=(), geolocation=()");
     if is_static {
         set(h, "cache-control", "public, max-age=3600");

@@ -432,12 +432,36 @@ impl AuditQuery {
     }
 }
 
+/// The "who" of the search may be a login id (what the center knows) or an internal id.
+pub async fn filter_for(app: &App, q: &AuditQuery, limit: i64) -> Result<AuditFilter, WebError> {
+    let mut f = q.filter(limit);
+    if let Some(who) = &f.actor_user_id {
+        if let Some(u) = app.store.user_by_login(&who.to_ascii_lowercase()).await? {
+            f.actor_user_id = Some(u.id);
+        }
+    }
+    Ok(f)
+}
+
+/// What kind of object an audit row is about, in Japanese.
+pub fn target_label(t: &str) -> &'static str {
+    match t {
+        "user" => "利用者",
+        "facility" => "施設",
+        "application" => "届出",
+        "policy" => "運用ポリシー",
+        "settings" => "設定",
+        _ => "その他",
+    }
+}
+
 pub struct AuditLine {
     pub row: AuditRow,
     pub when: String,
     pub action_label: String,
     pub result_label: String,
     pub actor_name: String,
+    pub target: String,
 }
 
 #[derive(Template)]
@@ -472,7 +496,7 @@ pub async fn audit_get(
     Extension(ctx): Extension<Ctx>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    let rows = app.store.audit_search(&q.filter(100)).await?;
+    let rows = app.store.audit_search(&filter_for(&app, &q, 100).await?).await?;
     audit_view(&app, &ctx, AuditAction::AuditViewed, None, serde_json::json!({ "results": rows.len() })).await?;
     let names = names(&app, &rows).await?;
     let next_before = if rows.len() == 100 { rows.last().map(|r| r.record.seq) } else { None };
@@ -490,6 +514,7 @@ pub async fn audit_get(
                 .as_ref()
                 .and_then(|id| names.get(id).cloned())
                 .unwrap_or_else(|| "(未ログイン)".into()),
+            target: row.record.target_type.as_deref().map(target_label).unwrap_or("").to_string(),
             row,
         })
         .collect();
@@ -525,7 +550,7 @@ pub async fn audit_csv_get(
     Extension(ctx): Extension<Ctx>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    let rows = app.store.audit_search(&q.filter(100_000)).await?;
+    let rows = app.store.audit_search(&filter_for(&app, &q, 100_000).await?).await?;
     audit_view(&app, &ctx, AuditAction::AuditExported, None, serde_json::json!({ "rows": rows.len() })).await?;
     let mut out = String::from("\u{feff}seq,ts_utc,actor_user_id,actor_role,actor_facility_id,ip,action,target_type,target_id,result,reason,details,prev_hash,entry_hash\r\n");
     for r in rows.iter().rev() {

@@ -76,6 +76,15 @@ both!(r11_1_rows_say_who_when_where_what_and_the_center_searches_and_exports, |s
     assert_eq!(page.status, 200);
     assert!(page.body.contains("ログイン") && page.body.contains("看護 太郎"), "{}", page.body);
     assert_eq!(page.body.matches("<tr class=\"result-").count(), logins.len(), "filtered to logins");
+    // By the person's login id, as the center knows them.
+    let mine = srv
+        .store
+        .audit_search(&kumanet_store::AuditFilter { actor_user_id: Some(w.nurse_id.clone()), limit: 1000, ..Default::default() })
+        .await
+        .unwrap()
+        .len();
+    let page = w.center.get("/center/audit?user=nurse.a").await;
+    assert_eq!(page.body.matches("<tr class=\"result-").count(), mine);
     // Export.
     let csv = w.center.get("/center/audit.csv?action=auth.login").await;
     assert_eq!(csv.status, 200);

@@ -40,6 +40,7 @@ both!(r9_3_every_response_carries_no_store_and_a_strict_csp, |srv: Srv| async mo
         assert_eq!(h("cache-control"), "no-store", "{path}");
         assert_eq!(h("x-content-type-options"), "nosniff");
         assert_eq!(h("x-frame-options"), "DENY");
+        assert_eq!(h("referrer-policy"), "same-origin", "no-referrer would make browsers send Origin: null");
         let csp = h("content-security-policy");
         assert!(
             csp.contains("script-src 'self'")
