@@ -27,6 +27,9 @@ pub struct Chrome {
     pub role_label: String,
     pub csrf: String,
     pub nav: Vec<(String, &'static str)>,
+    /// R8.4: seconds of inactivity after which the page reloads, so an unattended screen shows the
+    /// login page instead of what was open (0 when nobody is signed in).
+    pub idle_seconds: u32,
 }
 
 impl Chrome {
@@ -65,6 +68,7 @@ impl Chrome {
             role_label: ctx.user.as_ref().map(|u| u.role.label().to_string()).unwrap_or_default(),
             csrf: ctx.csrf.clone(),
             nav,
+            idle_seconds: if ctx.user.is_some() { ctx.settings.idle_timeout_minutes * 60 } else { 0 },
         }
     }
 }

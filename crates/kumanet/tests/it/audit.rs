@@ -79,7 +79,11 @@ both!(r11_1_rows_say_who_when_where_what_and_the_center_searches_and_exports, |s
     // By the person's login id, as the center knows them.
     let mine = srv
         .store
-        .audit_search(&kumanet_store::AuditFilter { actor_user_id: Some(w.nurse_id.clone()), limit: 1000, ..Default::default() })
+        .audit_search(&kumanet_store::AuditFilter {
+            actor_user_id: Some(w.nurse_id.clone()),
+            limit: 1000,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .len();

@@ -54,6 +54,9 @@ both!(r9_3_every_response_carries_no_store_and_a_strict_csp, |srv: Srv| async mo
     // Pages carry no inline script.
     let home = w.nurse.get("/").await;
     assert!(!home.body.contains("<script>") && home.body.contains("<script src=\"/static/app.js\" defer></script>"));
+    // R8.4: a signed-in page reloads itself after the idle limit (the screen is cleared).
+    assert!(home.body.contains("<body data-idle-seconds=\"900\">"));
+    assert!(Client::new(&srv).get("/login").await.body.contains("<body>"), "not on the login page");
 });
 
 both!(r9_2_only_pages_with_an_anonymous_form_mint_the_pre_login_token, |srv: Srv| async move {
