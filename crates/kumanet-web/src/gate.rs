@@ -169,7 +169,7 @@ enum Loaded {
     None,
     /// The session had ended by itself: tell the user why (`idle` or `expired`).
     Ended(&'static str),
-    Active(String, kumanet_store::Session, User),
+    Active(Box<(String, kumanet_store::Session, User)>),
 }
 
 async fn load_session(
@@ -217,7 +217,7 @@ async fn load_session(
     }
     tx.touch_session(&hash, now).await?;
     tx.commit().await?;
-    Ok(Loaded::Active(hash, session, user))
+    Ok(Loaded::Active(Box::new((hash, session, user))))
 }
 
 async fn resolve(app: &App, find: Find, params: &RawPathParams) -> Result<(Target, Resolved), WebError> {
@@ -287,7 +287,8 @@ async fn gate_inner(
         _ => None,
     };
     let (actor, user, session_hash, csrf, mut new_csrf_cookie) = match session {
-        Loaded::Active(hash, s, u) => {
+        Loaded::Active(active) => {
+            let (hash, s, u) = *active;
             let accepted = app.store.accepted_policy_version(&u.id).await?;
             let actor = Actor::User(UserActor {
                 user_id: u.id.clone(),

@@ -112,7 +112,6 @@ pub async fn spawn_with(backend: Backend, web: WebConfig) -> Option<Srv> {
 }
 
 /// Run one test body on SQLite and on PostgreSQL.
-
 macro_rules! both {
     ($name:ident, $body:expr) => {
         mod $name {
