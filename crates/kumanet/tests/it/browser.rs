@@ -90,7 +90,7 @@ async fn browser(srv: &Srv) -> Option<Browser> {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI requires the browser suite: install chromium and chromium-driver");
         }
-        eprintln!("######## SKIPPED: browser suite (apt-get install chromium chromium-driver) ########");
+        crate::helpers::skipped("browser suite (apt-get install chromium chromium-driver)");
         return None;
     };
     let permit = BROWSERS.acquire().await.expect("semaphore is never closed");

@@ -200,7 +200,7 @@ fn config_example_and_readme_document_every_setting() {
 async fn r9_2_serve_terminates_tls_1_2_and_1_3_only() {
     if Command::new("openssl").arg("version").output().is_err() {
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI requires openssl for the TLS test");
-        eprintln!("######## SKIPPED: TLS test (no openssl) ########");
+        crate::helpers::skipped("TLS test (no openssl)");
         return;
     }
     let dir = TempDir::new();

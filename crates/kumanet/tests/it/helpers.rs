@@ -45,6 +45,13 @@ impl Drop for Srv {
     }
 }
 
+/// Say loudly that a suite was skipped: written to stderr directly, past the test harness's
+/// capture, so it shows even when the test passes.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "######## SKIPPED: {what} ########");
+}
+
 pub fn pg_url() -> Option<String> {
     match std::env::var("KUMANET_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
@@ -52,7 +59,7 @@ pub fn pg_url() -> Option<String> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("CI requires the PostgreSQL suite: set KUMANET_TEST_POSTGRES_URL");
             }
-            eprintln!("######## SKIPPED: PostgreSQL suite (set KUMANET_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test) ########");
+            skipped("PostgreSQL suite (set KUMANET_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test)");
             None
         }
     }
