@@ -1,7 +1,8 @@
 //! R10.7: the one gate. Every operation of every route is decided here for (actor, action, target);
 //! the web layer calls `decide` from a single middleware and handlers never decide for themselves.
 
-use crate::people::{Role, UserStatus};
+use crate::people::{Profession, Role, UserStatus};
+use crate::policy::patient::ConsentState;
 
 /// Who asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,7 @@ pub struct UserActor {
     pub user_id: String,
     pub role: Role,
     pub facility_id: Option<String>,
+    pub profession: Option<Profession>,
     pub status: UserStatus,
     /// R1.1: has accepted the current version of the policy.
     pub policy_accepted: bool,
@@ -53,6 +55,28 @@ pub enum Action {
     ResetPassword,
     // The facility admin of the target's facility, or the center (R6.3: at once).
     SuspendUser,
+    // Patients and their groups (第3条–第5条). Any approved ID lists what it may see.
+    ListPatients,
+    ViewInvitations,
+    /// R5.1: a doctor registers the patients they attend.
+    RegisterPatient,
+    /// The attending physician, staff of the delegated facility, or a member of the group.
+    ViewPatient,
+    ViewGroup,
+    /// R5.1: the attending physician or staff of the delegated facility (the group's managers).
+    EditPatient,
+    RecordConsent,
+    WithdrawConsent,
+    PrintConsentForm,
+    CreateGroup,
+    InviteMember,
+    RemoveMember,
+    /// R5.1: only the attending physician delegates (and takes back) the management.
+    DelegateManagement,
+    /// R10.5: a member who is no longer in charge asks to leave.
+    RequestRemoval,
+    /// R10.1: the invitee answers.
+    RespondInvitation,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -76,6 +100,18 @@ pub enum Target {
     Facility { facility_id: String },
     User { user_id: String, facility_id: Option<String>, role: Role },
     Application { facility_id: Option<String> },
+    Patient(PatientFacts),
+    Invitation { invitee_id: String, consent: ConsentState },
+}
+
+/// What the decision needs to know about a patient, and the asker's relation to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientFacts {
+    pub attending_id: String,
+    pub delegated_facility_id: Option<String>,
+    pub consent: ConsentState,
+    /// The asker is an active member of the patient's group.
+    pub actor_is_member: bool,
 }
 
 /// Why not. The web layer maps each to a status and a Japanese message (one place).
@@ -93,6 +129,10 @@ pub enum Denied {
     Forbidden,
     #[error("no self-withdrawal")]
     SelfWithdrawal,
+    #[error("no consent recorded")]
+    NoConsent,
+    #[error("consent withdrawn: read-only")]
+    ReadOnly,
 }
 
 impl Denied {
@@ -104,6 +144,8 @@ impl Denied {
             Denied::NotApproved => "not_approved",
             Denied::Forbidden => "forbidden",
             Denied::SelfWithdrawal => "self_withdrawal",
+            Denied::NoConsent => "no_consent",
+            Denied::ReadOnly => "consent_withdrawn",
         }
     }
 }
@@ -145,8 +187,18 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
     let admin_of = |facility: &Option<String>| {
         u.role == Role::FacilityAdmin && u.facility_id.is_some() && *facility == u.facility_id
     };
+    if let Target::Patient(p) = target {
+        return decide_patient(u, action, p);
+    }
+    if let Target::Invitation { invitee_id, consent } = target {
+        if action != RespondInvitation || *invitee_id != u.user_id {
+            return Err(Denied::Forbidden);
+        }
+        return sharing(*consent);
+    }
     let allowed = match (action, target) {
-        (ViewStaffDirectory, _) => true,
+        (ViewStaffDirectory | ListPatients | ViewInvitations, _) => true,
+        (RegisterPatient, Target::None) => u.role == Role::Staff && u.profession == Some(Profession::Doctor),
         (ViewFacilityStaff, Target::Facility { facility_id }) => center || admin_of(&Some(facility_id.clone())),
         (CreateStaff, Target::Facility { facility_id }) => admin_of(&Some(facility_id.clone())),
         (PrintForms, Target::User { user_id, facility_id, .. }) => {
@@ -180,6 +232,43 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
     }
 }
 
+/// R4.1, R4.3: new sharing needs a consent that is given and not withdrawn.
+fn sharing(consent: ConsentState) -> Result<(), Denied> {
+    match consent {
+        ConsentState::Given => Ok(()),
+        ConsentState::Missing => Err(Denied::NoConsent),
+        ConsentState::Withdrawn => Err(Denied::ReadOnly),
+    }
+}
+
+/// R5.1, R4.1, R4.3, R10.5: decisions about one patient.
+fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(), Denied> {
+    use Action::*;
+    let attending = p.attending_id == u.user_id;
+    let delegate = p.delegated_facility_id.is_some() && p.delegated_facility_id == u.facility_id;
+    let manager = attending || delegate;
+    let allowed = match action {
+        ViewPatient | ViewGroup => manager || p.actor_is_member,
+        EditPatient | RecordConsent | WithdrawConsent | PrintConsentForm | RemoveMember => manager,
+        CreateGroup | InviteMember => {
+            if !manager {
+                return Err(Denied::Forbidden);
+            }
+            return sharing(p.consent);
+        }
+        DelegateManagement => attending,
+        RequestRemoval => p.actor_is_member && !manager,
+        _ => false,
+    };
+    if !allowed {
+        return Err(Denied::Forbidden);
+    }
+    if action == WithdrawConsent && p.consent != ConsentState::Given {
+        return Err(Denied::NoConsent);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +278,7 @@ mod tests {
             user_id: format!("u-{}", role.code()),
             role,
             facility_id: facility.map(str::to_string),
+            profession: None,
             status,
             policy_accepted: true,
             pledge_signed: true,
@@ -282,5 +372,68 @@ mod tests {
             assert_eq!(decide(&staff, action, &Target::None), Err(Denied::Forbidden));
             assert_eq!(decide(&user(Role::Center, None, UserStatus::Approved), action, &Target::None), Ok(()));
         }
+    }
+
+    fn doctor(id: &str, facility: &str) -> Actor {
+        Actor::User(UserActor {
+            user_id: id.into(),
+            role: Role::Staff,
+            facility_id: Some(facility.into()),
+            profession: Some(Profession::Doctor),
+            status: UserStatus::Approved,
+            policy_accepted: true,
+            pledge_signed: true,
+            must_change_password: false,
+        })
+    }
+
+    fn facts(consent: ConsentState, member: bool) -> Target {
+        Target::Patient(PatientFacts {
+            attending_id: "dr".into(),
+            delegated_facility_id: Some("nursing".into()),
+            consent,
+            actor_is_member: member,
+        })
+    }
+
+    #[test]
+    fn r5_1_only_doctors_register_and_only_managers_manage() {
+        assert_eq!(decide(&doctor("dr", "clinic"), Action::RegisterPatient, &Target::None), Ok(()));
+        assert_eq!(
+            decide(&user(Role::Staff, Some("f"), UserStatus::Approved), Action::RegisterPatient, &Target::None),
+            Err(Denied::Forbidden)
+        );
+        let given = facts(ConsentState::Given, false);
+        assert_eq!(decide(&doctor("dr", "clinic"), Action::CreateGroup, &given), Ok(()));
+        // Staff of the delegated facility manage too, but only the attending physician delegates.
+        let nurse = user(Role::Staff, Some("nursing"), UserStatus::Approved);
+        assert_eq!(decide(&nurse, Action::InviteMember, &given), Ok(()));
+        assert_eq!(decide(&nurse, Action::DelegateManagement, &given), Err(Denied::Forbidden));
+        assert_eq!(decide(&doctor("other", "clinic"), Action::ViewPatient, &given), Err(Denied::Forbidden));
+        assert_eq!(decide(&doctor("other", "clinic"), Action::ViewGroup, &facts(ConsentState::Given, true)), Ok(()));
+    }
+
+    #[test]
+    fn r4_1_r4_3_no_group_without_consent_and_read_only_after_withdrawal() {
+        let dr = doctor("dr", "clinic");
+        assert_eq!(decide(&dr, Action::CreateGroup, &facts(ConsentState::Missing, false)), Err(Denied::NoConsent));
+        assert_eq!(decide(&dr, Action::InviteMember, &facts(ConsentState::Withdrawn, false)), Err(Denied::ReadOnly));
+        assert_eq!(decide(&dr, Action::ViewGroup, &facts(ConsentState::Withdrawn, false)), Ok(()));
+        let invitee = doctor("me", "x");
+        let inv = |c| Target::Invitation { invitee_id: "me".into(), consent: c };
+        assert_eq!(decide(&invitee, Action::RespondInvitation, &inv(ConsentState::Given)), Ok(()));
+        assert_eq!(decide(&invitee, Action::RespondInvitation, &inv(ConsentState::Withdrawn)), Err(Denied::ReadOnly));
+        assert_eq!(
+            decide(&doctor("someone", "x"), Action::RespondInvitation, &inv(ConsentState::Given)),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn r10_5_members_ask_to_leave() {
+        let member = user(Role::Staff, Some("pharmacy"), UserStatus::Approved);
+        assert_eq!(decide(&member, Action::RequestRemoval, &facts(ConsentState::Given, true)), Ok(()));
+        assert_eq!(decide(&member, Action::RequestRemoval, &facts(ConsentState::Given, false)), Err(Denied::Forbidden));
+        assert_eq!(decide(&member, Action::RemoveMember, &facts(ConsentState::Given, true)), Err(Denied::Forbidden));
     }
 }

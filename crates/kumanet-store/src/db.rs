@@ -11,11 +11,18 @@ use sqlx::{Postgres, Row, Sqlite, Transaction};
 use crate::{Result, StoreError};
 
 /// Migrations, by name, for both engines: the same names in the same order, always.
-pub const MIGRATIONS: &[(&str, &str, &str)] = &[(
-    "0001_foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str, &str)] = &[
+    (
+        "0001_foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        "0002_patients",
+        include_str!("../migrations/sqlite/0002_patients.sql"),
+        include_str!("../migrations/postgres/0002_patients.sql"),
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

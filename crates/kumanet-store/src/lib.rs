@@ -8,6 +8,7 @@
 mod audit;
 mod db;
 mod facilities;
+mod patients;
 mod policy;
 mod records;
 mod sessions;
@@ -15,6 +16,7 @@ mod users;
 
 pub use audit::{AuditFilter, NewAudit};
 pub use db::{Backend, Store, StoreOptions, Tx, MIGRATIONS};
+pub use patients::PatientContext;
 pub use records::*;
 pub use users::UserQuery;
 

@@ -144,3 +144,116 @@ pub struct AuditRow {
     pub prev_hash: String,
     pub entry_hash: String,
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Patient {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub sex: kumanet_core::policy::patient::Sex,
+    pub address: String,
+    pub attending_id: String,
+    pub attending_name: String,
+    pub basis: kumanet_core::policy::patient::EligibilityBasis,
+    pub basis_reason: String,
+    pub delegated_facility_id: Option<String>,
+    pub delegated_facility_name: Option<String>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPatient {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub birth_date: String,
+    pub sex: kumanet_core::policy::patient::Sex,
+    pub address: String,
+    pub attending_id: String,
+    pub basis: kumanet_core::policy::patient::EligibilityBasis,
+    pub basis_reason: String,
+    pub created_by: String,
+}
+
+/// A consent record (様式1). The scan itself is read separately, for inline display only.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub id: String,
+    pub patient_id: String,
+    pub explained_by: String,
+    pub explained_by_name: String,
+    pub consenter: kumanet_core::policy::patient::Consenter,
+    pub consenter_name: String,
+    pub relationship: String,
+    /// `YYYY-MM-DD`, the date on the signed form.
+    pub consented_on: String,
+    pub scope: String,
+    pub scan_type: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: Micros,
+    pub withdrawn_at: Option<Micros>,
+    pub withdrawal_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub id: String,
+    pub patient_id: String,
+    pub explained_by: String,
+    pub consenter: kumanet_core::policy::patient::Consenter,
+    pub consenter_name: String,
+    pub relationship: String,
+    pub consented_on: String,
+    pub scope: String,
+    pub scan: Option<(Vec<u8>, &'static str)>,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub patient_id: String,
+    pub created_at: Micros,
+}
+
+/// An active member of a group, as other members see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub user_id: String,
+    pub name: String,
+    pub kana: String,
+    pub profession: Option<Profession>,
+    pub facility_name: Option<String>,
+    pub joined_at: Micros,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invitation {
+    pub id: String,
+    pub group_id: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub invitee_id: String,
+    pub invitee_name: String,
+    pub inviter_id: String,
+    pub inviter_name: String,
+    pub inviter_facility: Option<String>,
+    pub reason: String,
+    /// pending, accepted, declined, cancelled
+    pub state: String,
+    pub created_at: Micros,
+    pub responded_at: Option<Micros>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovalRequest {
+    pub id: String,
+    pub group_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub reason: String,
+    pub created_at: Micros,
+}

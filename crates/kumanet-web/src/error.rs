@@ -102,6 +102,16 @@ impl WebError {
                     "このIDは在宅医療支援センターの承認待ちです。承認されるまでこの操作はできません。",
                 ),
                 Denied::Forbidden => d(StatusCode::FORBIDDEN, "forbidden", "この操作を行う権限がありません。"),
+                Denied::NoConsent => d(
+                    StatusCode::FORBIDDEN,
+                    "no_consent",
+                    "この患者さんの同意書(様式1)が登録されていないため、グループの作成や情報共有はできません。先に同意を記録してください。",
+                ),
+                Denied::ReadOnly => d(
+                    StatusCode::FORBIDDEN,
+                    "consent_withdrawn",
+                    "この患者さんの同意は撤回されています。グループは閲覧のみで、新たな共有や招待はできません。",
+                ),
                 Denied::SelfWithdrawal => d(
                     StatusCode::FORBIDDEN,
                     "self_withdrawal",

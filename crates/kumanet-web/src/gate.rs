@@ -18,7 +18,7 @@ use kumanet_core::policy::login::must_change_password;
 use kumanet_core::policy::session::{state, SessionState};
 use kumanet_core::policy::settings::Settings;
 use kumanet_core::{Micros, MICROS_PER_MINUTE};
-use kumanet_store::{ApplicationItem, Facility, NewAudit, User};
+use kumanet_store::{ApplicationItem, Facility, Invitation, NewAudit, PatientContext, User};
 
 use crate::error::{ApiError, WebError};
 use crate::passwords::{random_token, token_hash};
@@ -45,6 +45,8 @@ pub struct Resolved {
     pub facility: Option<Facility>,
     pub user: Option<User>,
     pub application: Option<ApplicationItem>,
+    pub patient: Option<std::sync::Arc<PatientContext>>,
+    pub invitation: Option<Invitation>,
 }
 
 impl Ctx {
@@ -220,7 +222,16 @@ async fn load_session(
     Ok(Loaded::Active(Box::new((hash, session, user))))
 }
 
-async fn resolve(app: &App, find: Find, params: &RawPathParams) -> Result<(Target, Resolved), WebError> {
+fn facts(ctx: &PatientContext) -> Target {
+    Target::Patient(kumanet_core::authz::PatientFacts {
+        attending_id: ctx.patient.attending_id.clone(),
+        delegated_facility_id: ctx.patient.delegated_facility_id.clone(),
+        consent: ctx.consent,
+        actor_is_member: ctx.is_member,
+    })
+}
+
+async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> Result<(Target, Resolved), WebError> {
     let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
     let mut r = Resolved::default();
     let target = match find {
@@ -245,6 +256,27 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams) -> Result<(Targe
             r.application = Some(a);
             t
         }
+        Find::Patient | Find::Group => {
+            let patient_id = if find == Find::Patient {
+                param("patient_id").ok_or(WebError::NotFound)?
+            } else {
+                let gid = param("group_id").ok_or(WebError::NotFound)?;
+                app.store.group(&gid).await?.ok_or(WebError::NotFound)?.patient_id
+            };
+            let ctx = app.store.patient_context(&patient_id, asker).await?.ok_or(WebError::NotFound)?;
+            let t = facts(&ctx);
+            r.patient = Some(std::sync::Arc::new(ctx));
+            t
+        }
+        Find::Invitation => {
+            let id = param("invitation_id").ok_or(WebError::NotFound)?;
+            let inv = app.store.invitation(&id).await?.ok_or(WebError::NotFound)?;
+            let ctx = app.store.patient_context(&inv.patient_id, asker).await?.ok_or(WebError::NotFound)?;
+            let t = Target::Invitation { invitee_id: inv.invitee_id.clone(), consent: ctx.consent };
+            r.invitation = Some(inv);
+            r.patient = Some(std::sync::Arc::new(ctx));
+            t
+        }
     };
     Ok((target, r))
 }
@@ -255,6 +287,8 @@ fn target_ref(t: &Target) -> (Option<&'static str>, Option<String>) {
         Target::Facility { facility_id } => (Some("facility"), Some(facility_id.clone())),
         Target::User { user_id, .. } => (Some("user"), Some(user_id.clone())),
         Target::Application { .. } => (Some("application"), None),
+        Target::Patient(_) => (Some("patient"), None),
+        Target::Invitation { .. } => (Some("invitation"), None),
     }
 }
 
@@ -294,6 +328,7 @@ async fn gate_inner(
                 user_id: u.id.clone(),
                 role: u.role,
                 facility_id: u.facility_id.clone(),
+                profession: u.profession,
                 status: u.status,
                 policy_accepted: match policy_version {
                     Some(current) => accepted.is_some_and(|a| a >= current),
@@ -323,7 +358,8 @@ async fn gate_inner(
         new_csrf_cookie = None;
     }
 
-    let (target, resolved) = resolve(app, find, &params).await?;
+    let asker = user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+    let (target, resolved) = resolve(app, find, &params, &asker).await?;
     let ctx_for_audit = |csrf: String| Ctx {
         actor: actor.clone(),
         user: user.clone(),
@@ -337,9 +373,16 @@ async fn gate_inner(
 
     if let Err(denied) = decide(&actor, action, &target) {
         // R10.7: every refusal of a signed-in user is written down.
-        if user.is_some() && matches!(denied, Denied::Forbidden | Denied::NotApproved | Denied::SelfWithdrawal) {
+        let refusal = matches!(
+            denied,
+            Denied::Forbidden | Denied::NotApproved | Denied::SelfWithdrawal | Denied::NoConsent | Denied::ReadOnly
+        );
+        if user.is_some() && refusal {
             let ctx = ctx_for_audit(csrf.clone());
-            let (tt, tid) = target_ref(&target);
+            let (mut tt, mut tid) = target_ref(&target);
+            if let Some(p) = &resolved.patient {
+                (tt, tid) = (Some("patient"), Some(p.patient.id.clone()));
+            }
             let mut ev = ctx.audit(AuditAction::AccessDenied, AuditResult::Denied).reason(denied.code()).details(
                 serde_json::json!({ "method": req.method().as_str(), "path": req.uri().path(), "action": format!("{action:?}") }),
             );
@@ -362,14 +405,26 @@ async fn gate_inner(
     let req = if req.method() != Method::GET && req.method() != Method::HEAD {
         check_origin(&req)?;
         let (parts, body) = req.into_parts();
-        let bytes = to_bytes(body, 2 * 1024 * 1024)
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let limit = if multipart { MULTIPART_LIMIT } else { 2 * 1024 * 1024 };
+        let bytes = to_bytes(body, limit)
             .await
-            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます。".into()))?;
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                .ok()
-                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
-        });
+            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(ファイルは10MBまでです)。".into()))?;
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| if multipart { multipart_field(&bytes, "csrf") } else { None })
+            .or_else(|| {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+            });
         let json = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -399,6 +454,19 @@ async fn gate_inner(
         }
     }
     Ok(resp)
+}
+
+/// Forms with a file (the consent scan) may carry up to 10 MB plus the other fields.
+pub const MULTIPART_LIMIT: usize = 11 * 1024 * 1024;
+
+/// The value of a small text field of a multipart body (the CSRF token), without parsing files.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = body.windows(needle.len()).position(|w| w == needle.as_bytes())?;
+    let rest = &body[at..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let len = rest[start..].windows(2).position(|w| w == b"\r\n")?;
+    String::from_utf8(rest[start..start + len].to_vec()).ok().filter(|v| v.len() <= 128)
 }
 
 /// A browser always sends `Origin` on a cross-site POST; when present it must be ours.

@@ -40,6 +40,14 @@ pub fn date(us: impl std::borrow::Borrow<Micros>) -> String {
     }
 }
 
+/// `YYYY-MM-DD` of the day in Japan time.
+pub fn iso_date_jst(us: Micros) -> String {
+    match to_jst(us) {
+        Some(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        None => String::new(),
+    }
+}
+
 /// ISO 8601 in UTC with seconds, for exports.
 pub fn iso_utc(us: Micros) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)

@@ -17,6 +17,9 @@ pub enum Find {
     Facility,
     User,
     Application,
+    Patient,
+    Group,
+    Invitation,
 }
 
 pub struct RouteDef {
@@ -38,7 +41,7 @@ where
 
 /// Every route of the server.
 pub fn route_table() -> Vec<RouteDef> {
-    use html::{auth, center, facility, home, setup, system};
+    use html::{auth, center, facility, home, patients, setup, system};
     use Action as A;
     use Find as F;
     use Method as M;
@@ -68,6 +71,30 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/users/{user_id}/suspend", A::SuspendUser, F::User, facility::suspend_post),
         r(M::POST, "/users/{user_id}/password-reset", A::ResetPassword, F::User, facility::reset_post),
         r(M::GET, "/users/{user_id}/forms", A::PrintForms, F::User, facility::forms_get),
+        r(M::GET, "/patients", A::ListPatients, F::None, patients::list_get),
+        r(M::GET, "/patients/new", A::RegisterPatient, F::None, patients::new_get),
+        r(M::POST, "/patients", A::RegisterPatient, F::None, patients::create_post),
+        r(M::GET, "/patients/{patient_id}", A::ViewPatient, F::Patient, patients::show_get),
+        r(M::GET, "/patients/{patient_id}/consent", A::RecordConsent, F::Patient, patients::consent_get),
+        r(M::POST, "/patients/{patient_id}/consent", A::RecordConsent, F::Patient, patients::consent_post),
+        r(M::POST, "/patients/{patient_id}/consent/withdraw", A::WithdrawConsent, F::Patient, patients::withdraw_post),
+        r(M::GET, "/patients/{patient_id}/consent/form", A::PrintConsentForm, F::Patient, patients::form1_get),
+        r(
+            M::GET,
+            "/patients/{patient_id}/consent/{consent_id}/scan",
+            A::PrintConsentForm,
+            F::Patient,
+            patients::scan_get,
+        ),
+        r(M::POST, "/patients/{patient_id}/delegation", A::DelegateManagement, F::Patient, patients::delegation_post),
+        r(M::POST, "/patients/{patient_id}/group", A::CreateGroup, F::Patient, patients::group_create_post),
+        r(M::GET, "/groups/{group_id}", A::ViewGroup, F::Group, patients::group_get),
+        r(M::POST, "/groups/{group_id}/invitations", A::InviteMember, F::Group, patients::invite_post),
+        r(M::POST, "/groups/{group_id}/members/{user_id}/remove", A::RemoveMember, F::Group, patients::remove_post),
+        r(M::POST, "/groups/{group_id}/leave", A::RequestRemoval, F::Group, patients::leave_post),
+        r(M::GET, "/invitations", A::ViewInvitations, F::None, patients::invitations_get),
+        r(M::GET, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_get),
+        r(M::POST, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_post),
         r(M::GET, "/center/facilities", A::ListFacilities, F::None, center::facilities_get),
         r(M::GET, "/center/facilities/new", A::CreateFacility, F::None, center::facility_new_get),
         r(M::POST, "/center/facilities", A::CreateFacility, F::None, center::facility_create_post),
@@ -156,6 +183,7 @@ pub fn router(app: App) -> Router {
     }
     router
         .fallback(|| async { crate::error::WebError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(gate::MULTIPART_LIMIT))
         .layer(axum::middleware::from_fn(gate::security_headers))
         .with_state(app)
 }

@@ -2,5 +2,6 @@
 
 pub mod login;
 pub mod password;
+pub mod patient;
 pub mod session;
 pub mod settings;

@@ -26,6 +26,8 @@ struct HomePage {
     is_center: bool,
     notifications: Vec<Notification>,
     password_expires: Option<String>,
+    patients: Vec<kumanet_store::Patient>,
+    invitations: usize,
 }
 
 pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
@@ -37,6 +39,14 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         _ => None,
     };
     let notifications = app.store.notifications(&u.id, 20).await?;
+    let approved = u.status == UserStatus::Approved;
+    let (patients, invitations) = if approved {
+        let mut p = app.store.visible_patients(&u.id, u.facility_id.as_deref(), None).await?;
+        p.truncate(20);
+        (p, app.store.pending_invitations_for(&u.id).await?.len())
+    } else {
+        (Vec::new(), 0)
+    };
     Ok(render(&HomePage {
         chrome: Chrome::new(&ctx, "ホーム"),
         name: u.name.clone(),
@@ -46,6 +56,8 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         is_center,
         notifications,
         password_expires: u.password_expires_at.map(jst),
+        patients,
+        invitations,
     }))
 }
 

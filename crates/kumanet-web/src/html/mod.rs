@@ -5,6 +5,7 @@ pub mod auth;
 pub mod center;
 pub mod facility;
 pub mod home;
+pub mod patients;
 pub mod setup;
 pub mod system;
 
@@ -41,6 +42,8 @@ impl Chrome {
         });
         if let (Some(u), true) = (&ctx.user, full) {
             nav.push(("/".to_string(), "ホーム"));
+            nav.push(("/patients".to_string(), "患者さん"));
+            nav.push(("/invitations".to_string(), "招待"));
             nav.push(("/directory".to_string(), "職員名簿"));
             if u.role == Role::FacilityAdmin {
                 if let Some(f) = &u.facility_id {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod patients;
 
 use kumanet_core::people::{parse_kana, parse_name, LoginId, Profession};
 use serde::Deserialize;

@@ -18,7 +18,7 @@ use crate::helpers::*;
 /// The W3C name of an element reference in WebDriver answers.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long to wait for an element or a navigation before failing.
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 /// The message of the CSRF refusal page.
 const CSRF_REFUSED: &str = "画面の有効期限が切れたか、別のサイトからの送信です";
 
@@ -74,7 +74,7 @@ impl Drop for Driver {
 }
 
 /// A minimal W3C WebDriver client: one session in one Chromium.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     driver: Driver,
     session: String,
@@ -84,7 +84,7 @@ struct Browser {
 }
 
 /// Start chromedriver and a browser, or say loudly why not (and fail on CI).
-async fn browser(srv: &Srv) -> Option<Browser> {
+pub(crate) async fn browser(srv: &Srv) -> Option<Browser> {
     let found = (find_program("chromedriver", "/usr/bin/chromedriver"), find_program("chromium", "/usr/bin/chromium"));
     let (Some(chromedriver), Some(chromium)) = found else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -190,16 +190,16 @@ impl Browser {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
         self.cmd(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn get(&self, path: &str) -> Result<Value, String> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Value, String> {
         self.cmd(reqwest::Method::GET, path, None).await
     }
 
     /// Navigate to a path of the server and wait for the page to load.
-    async fn go(&self, path: &str) {
+    pub(crate) async fn go(&self, path: &str) {
         let url = format!("{}{}", self.site, path);
         self.post("/url", json!({ "url": url })).await.unwrap_or_else(|e| panic!("navigate to {path}: {e}"));
     }
@@ -209,21 +209,21 @@ impl Browser {
     }
 
     /// The path (and query) of the current page.
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let url = self.url().await;
         url.strip_prefix(&self.site).map_or(url.clone(), str::to_string)
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.get("/source").await.unwrap().as_str().unwrap_or("").to_string()
     }
 
-    async fn exec(&self, script: &str, args: Value) -> Value {
+    pub(crate) async fn exec(&self, script: &str, args: Value) -> Value {
         self.post("/execute/sync", json!({ "script": script, "args": args })).await.unwrap()
     }
 
     /// The elements matching a CSS selector right now.
-    async fn all(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn all(&self, css: &str) -> Vec<String> {
         let started = Instant::now();
         loop {
             match self.post("/elements", json!({ "using": "css selector", "value": css })).await {
@@ -235,12 +235,12 @@ impl Browser {
         }
     }
 
-    async fn has(&self, css: &str) -> bool {
+    pub(crate) async fn has(&self, css: &str) -> bool {
         !self.all(css).await.is_empty()
     }
 
     /// The first element matching `css`, waiting for it to appear.
-    async fn el(&self, css: &str) -> String {
+    pub(crate) async fn el(&self, css: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(id) = self.all(css).await.into_iter().next() {
@@ -255,18 +255,18 @@ impl Browser {
         }
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let id = self.el(css).await;
         self.get(&format!("/element/{id}/text")).await.unwrap().as_str().unwrap_or("").trim().to_string()
     }
 
-    async fn value(&self, css: &str) -> String {
+    pub(crate) async fn value(&self, css: &str) -> String {
         let id = self.el(css).await;
         self.get(&format!("/element/{id}/property/value")).await.unwrap().as_str().unwrap_or("").to_string()
     }
 
     /// Clear a field and type into it, then check the field holds exactly what was typed.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let id = self.el(css).await;
         self.post(&format!("/element/{id}/clear"), json!({})).await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
         self.post(&format!("/element/{id}/value"), json!({ "text": text }))
@@ -276,13 +276,13 @@ impl Browser {
     }
 
     /// Choose an option of a `<select>` by its value, as a finger would.
-    async fn choose(&self, select_css: &str, value: &str) {
+    pub(crate) async fn choose(&self, select_css: &str, value: &str) {
         self.click(&format!("{select_css} option[value=\"{value}\"]")).await;
         assert_eq!(self.value(select_css).await, value, "{select_css} has {value} chosen");
     }
 
     /// Make sure a checkbox is ticked (a form shown again keeps what was ticked).
-    async fn tick(&self, css: &str) {
+    pub(crate) async fn tick(&self, css: &str) {
         let id = self.el(css).await;
         if self.get(&format!("/element/{id}/selected")).await != Ok(json!(true)) {
             self.click(css).await;
@@ -290,14 +290,14 @@ impl Browser {
         assert_eq!(self.get(&format!("/element/{id}/selected")).await, Ok(json!(true)), "{css} is ticked");
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.el(css).await;
         self.post(&format!("/element/{id}/click"), json!({})).await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Click something that loads a new page (a submit button, a link) and wait until the new
     /// document has replaced this one.
-    async fn click_and_load(&self, css: &str) {
+    pub(crate) async fn click_and_load(&self, css: &str) {
         self.exec("window.__kumanetOldPage = true;", json!([])).await;
         self.click(css).await;
         let started = Instant::now();
@@ -331,7 +331,7 @@ impl Browser {
     }
 
     /// Log in through the login page; returns the path the browser ends up on.
-    async fn login(&self, login_id: &str, password: &str) -> String {
+    pub(crate) async fn login(&self, login_id: &str, password: &str) -> String {
         self.go("/login").await;
         self.fill("#f-login_id", login_id).await;
         self.fill("#f-password", password).await;
@@ -342,7 +342,7 @@ impl Browser {
     }
 
     /// The logout button in the header of the page.
-    async fn logout(&self) {
+    pub(crate) async fn logout(&self) {
         self.click_and_load("#logout").await;
         assert_eq!(self.path().await, "/login?reason=logout");
         assert!(self.source().await.contains("ログアウトしました。"));
@@ -378,7 +378,7 @@ impl Browser {
     }
 
     /// End the browser session (chromedriver itself is ended by `Driver`'s drop).
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let id = self.driver.session.lock().unwrap().take();
         if let Some(id) = id {
             let _ = self.http.delete(format!("http://127.0.0.1:{}/session/{id}", self.driver.port)).send().await;
@@ -387,7 +387,7 @@ impl Browser {
 }
 
 /// The readable part of a page, for failure messages.
-fn excerpt(source: &str) -> String {
+pub(crate) fn excerpt(source: &str) -> String {
     let start = source.find("<main>").unwrap_or(0);
     source[start..].chars().take(3000).collect()
 }

@@ -1,0 +1,116 @@
+//! Patients, their consent and their group (第3条–第5条, 第10条): who may share what, and when.
+
+use crate::Micros;
+
+labelled_enum! {
+    /// R3.1: why a patient may be registered.
+    EligibilityBasis {
+        HomeVisits = "home_visits": "主治医の訪問診療・往診等を受けている",
+        JudgedNecessary = "judged_necessary": "主治医が情報共有を必要と認めた",
+    }
+}
+
+labelled_enum! {
+    Sex {
+        Female = "female": "女性",
+        Male = "male": "男性",
+        Unspecified = "unspecified": "回答しない",
+    }
+}
+
+labelled_enum! {
+    /// R4.1: who signed the consent form (様式1).
+    Consenter {
+        Patient = "patient": "本人",
+        Family = "family": "家族",
+    }
+}
+
+/// R4.1, R4.3: the state of a patient's consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentState {
+    /// No consent recorded: nothing may be shared (no group, no post).
+    Missing,
+    Given,
+    /// Withdrawn: every group of the patient is read-only; nothing is deleted.
+    Withdrawn,
+}
+
+impl ConsentState {
+    /// R4.1: the latest consent record decides (given at, withdrawn at).
+    pub fn of(latest: Option<(Micros, Option<Micros>)>) -> ConsentState {
+        match latest {
+            None => ConsentState::Missing,
+            Some((_, None)) => ConsentState::Given,
+            Some((_, Some(_))) => ConsentState::Withdrawn,
+        }
+    }
+}
+
+/// R3.1: the basis needs a reason when the physician judged sharing necessary.
+pub fn check_basis(basis: EligibilityBasis, reason: &str) -> Result<(), &'static str> {
+    if basis == EligibilityBasis::JudgedNecessary && reason.trim().is_empty() {
+        return Err("主治医が情報共有を必要と認めた理由を入力してください。");
+    }
+    if reason.chars().count() > 500 {
+        return Err("理由は500文字以内で入力してください。");
+    }
+    Ok(())
+}
+
+/// R10.1: an invitation is valid for 14 days.
+pub const INVITATION_VALID_US: Micros = 14 * crate::MICROS_PER_DAY;
+
+/// R10.1: is a pending invitation still open at `now`?
+pub fn invitation_open(created_at: Micros, now: Micros) -> bool {
+    now - created_at <= INVITATION_VALID_US
+}
+
+/// R4.1: a scan of the signed form: PDF, JPEG or PNG, at most 10 MB, recognised by its bytes.
+pub const SCAN_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+pub fn scan_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r4_1_r4_3_consent_state_follows_the_latest_record() {
+        assert_eq!(ConsentState::of(None), ConsentState::Missing);
+        assert_eq!(ConsentState::of(Some((1, None))), ConsentState::Given);
+        assert_eq!(ConsentState::of(Some((1, Some(2)))), ConsentState::Withdrawn);
+    }
+
+    #[test]
+    fn r3_1_judged_necessary_needs_a_reason() {
+        assert!(check_basis(EligibilityBasis::HomeVisits, "").is_ok());
+        assert!(check_basis(EligibilityBasis::JudgedNecessary, " ").is_err());
+        assert!(check_basis(EligibilityBasis::JudgedNecessary, "独居で服薬管理が必要").is_ok());
+    }
+
+    #[test]
+    fn r10_1_invitations_expire_after_14_days() {
+        assert!(invitation_open(0, INVITATION_VALID_US));
+        assert!(!invitation_open(0, INVITATION_VALID_US + 1));
+    }
+
+    #[test]
+    fn r4_1_scans_are_recognised_by_their_bytes() {
+        assert_eq!(scan_type(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(scan_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(scan_type(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]), Some("image/png"));
+        assert_eq!(scan_type(b"<svg onload=alert(1)>"), None);
+        assert_eq!(scan_type(b"GIF89a"), None);
+    }
+}

@@ -1,0 +1,537 @@
+//! Patients, consent (様式1), delegation, the patient's group and invitations.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use kumanet_core::audit::AuditAction;
+use kumanet_core::people::UserStatus;
+use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
+use kumanet_store::{Consent, Facility, Invitation, Member, PatientContext, RemovalRequest, UserListItem, UserQuery};
+use serde::Deserialize;
+
+use super::facility::unprocessable;
+use super::home::SearchQuery;
+use super::{options, parse_form, render, Chrome, FormState, Opt};
+use crate::error::WebError;
+use crate::gate::{Ctx, Resolved};
+use crate::service::admin::audit_view;
+use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
+use crate::App;
+
+fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
+    r.patient.clone().ok_or(WebError::NotFound)
+}
+
+async fn view_audit(
+    app: &App,
+    ctx: &Ctx,
+    action: AuditAction,
+    p: &PatientContext,
+    details: serde_json::Value,
+) -> Result<(), WebError> {
+    audit_view(app, ctx, action, Some(("patient", &p.patient.id)), details).await
+}
+
+#[derive(Template)]
+#[template(path = "patients/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    q: String,
+    patients: Vec<kumanet_store::Patient>,
+    can_register: bool,
+}
+
+/// The patients one may see (attending, delegated facility, member), searchable by name or kana.
+pub async fn list_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let u = ctx.user.clone().ok_or(WebError::NotFound)?;
+    let text = q.q.trim().to_string();
+    let patients = app
+        .store
+        .visible_patients(&u.id, u.facility_id.as_deref(), (!text.is_empty()).then_some(text.as_str()))
+        .await?;
+    audit_view(
+        &app,
+        &ctx,
+        AuditAction::PatientsListed,
+        None,
+        serde_json::json!({ "results": patients.len(), "query_chars": text.chars().count() }),
+    )
+    .await?;
+    let can_register = u.profession == Some(kumanet_core::people::Profession::Doctor);
+    Ok(render(&ListPage { chrome: Chrome::new(&ctx, "患者さん"), q: text, patients, can_register }))
+}
+
+#[derive(Template)]
+#[template(path = "patients/new.html")]
+struct NewPage {
+    chrome: Chrome,
+    form: FormState,
+    sexes: Vec<Opt>,
+    bases: Vec<Opt>,
+}
+
+fn new_page(ctx: &Ctx, form: FormState) -> Response {
+    render(&NewPage {
+        chrome: Chrome::new(ctx, "患者さんの登録"),
+        form,
+        sexes: options(Sex::ALL, Sex::code, Sex::label),
+        bases: options(EligibilityBasis::ALL, EligibilityBasis::code, EligibilityBasis::label),
+    })
+}
+
+pub async fn new_get(Extension(ctx): Extension<Ctx>) -> Response {
+    new_page(&ctx, FormState::with(&[("basis", "home_visits")]))
+}
+
+pub async fn create_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let f: PatientForm = parse_form(&body)?;
+    match patients::register(&app, &ctx, &f).await {
+        Ok(id) => Ok(Redirect::to(&format!("/patients/{id}")).into_response()),
+        Err(WebError::Invalid(errors)) => Ok(unprocessable(new_page(&ctx, FormState::from_pairs(&body, errors)))),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients/show.html")]
+struct ShowPage {
+    chrome: Chrome,
+    p: Arc<PatientContext>,
+    consents: Vec<Consent>,
+    manager: bool,
+    attending: bool,
+    consent_given: bool,
+    withdrawn: bool,
+    facilities: Vec<Facility>,
+    form: FormState,
+}
+
+async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Result<Response, WebError> {
+    let consents = app.store.consents(&p.patient.id).await?;
+    let me = ctx.user_id();
+    let attending = p.patient.attending_id == me;
+    let manager = attending
+        || (p.patient.delegated_facility_id.is_some()
+            && p.patient.delegated_facility_id == ctx.user.as_ref().and_then(|u| u.facility_id.clone()));
+    let facilities = if attending { app.store.facilities().await? } else { Vec::new() };
+    view_audit(app, ctx, AuditAction::PatientViewed, &p, serde_json::json!({})).await?;
+    Ok(render(&ShowPage {
+        chrome: Chrome::new(ctx, &format!("{}さん", p.patient.name)),
+        consent_given: p.consent == ConsentState::Given,
+        withdrawn: p.consent == ConsentState::Withdrawn,
+        p,
+        consents,
+        manager,
+        attending,
+        facilities,
+        form,
+    }))
+}
+
+pub async fn show_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    show_page(&app, &ctx, patient_of(&r)?, FormState::default()).await
+}
+
+#[derive(Template)]
+#[template(path = "patients/consent.html")]
+struct ConsentPage {
+    chrome: Chrome,
+    p: Arc<PatientContext>,
+    form: FormState,
+    consenters: Vec<Opt>,
+    default_scope: &'static str,
+}
+
+fn consent_page(ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Response {
+    render(&ConsentPage {
+        chrome: Chrome::new(ctx, "同意の記録(様式1)"),
+        p,
+        form,
+        consenters: options(Consenter::ALL, Consenter::code, Consenter::label),
+        default_scope: patients::DEFAULT_SCOPE,
+    })
+}
+
+pub async fn consent_get(
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let today = crate::jst::iso_date_jst(ctx.now);
+    let form =
+        FormState::with(&[("consenter", "patient"), ("consenter_name", &p.patient.name), ("consented_on", &today)]);
+    Ok(consent_page(&ctx, p, form))
+}
+
+/// R4.1: the consent record, with an optional scan (PDF, JPEG or PNG, ≤ 10 MB).
+pub async fn consent_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let mut input = ConsentInput::default();
+    let mut typed: Vec<(String, String)> = Vec::new();
+    let bad = |_| WebError::BadRequest("送信内容を読み取れませんでした。ファイルは10MBまでです。".into());
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "scan" {
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                input.scan = Some(bytes.to_vec());
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "consenter" => input.consenter = value.clone(),
+            "consenter_name" => input.consenter_name = value.clone(),
+            "relationship" => input.relationship = value.clone(),
+            "consented_on" => input.consented_on = value.clone(),
+            "scope" => input.scope = value.clone(),
+            "csrf" => continue,
+            _ => return Err(WebError::BadRequest("送信内容に不明な項目があります。".into())),
+        }
+        typed.push((name, value));
+    }
+    match patients::record_consent(&app, &ctx, &p, &input).await {
+        Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
+        Err(WebError::Invalid(errors)) => {
+            let form = FormState { values: typed.into_iter().collect(), errors };
+            Ok(unprocessable(consent_page(&ctx, p, form)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn withdraw_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: NoteForm = parse_form(&body)?;
+    match patients::withdraw_consent(&app, &ctx, &p, &f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
+        Err(WebError::Invalid(errors)) => {
+            Ok(unprocessable(show_page(&app, &ctx, p, FormState::from_pairs(&body, errors)).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients/form1.html")]
+struct Form1Page {
+    chrome: Chrome,
+    p: Arc<PatientContext>,
+    region: String,
+    explainer: String,
+    explainer_facility: String,
+    today: String,
+    scope: &'static str,
+}
+
+/// R4.2: the printable, pre-filled consent form (様式1).
+pub async fn form1_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let me = ctx.user.clone().ok_or(WebError::NotFound)?;
+    let explainer_facility = match &me.facility_id {
+        Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    view_audit(&app, &ctx, AuditAction::ConsentViewed, &p, serde_json::json!({ "form": "様式1" })).await?;
+    Ok(render(&Form1Page {
+        chrome: Chrome::new(&ctx, "在宅医療における個人情報使用同意書(様式1)"),
+        region: ctx.settings.region_name.clone(),
+        explainer: me.name.clone(),
+        explainer_facility,
+        today: crate::jst::date(ctx.now),
+        scope: patients::DEFAULT_SCOPE,
+        p,
+    }))
+}
+
+/// R4.1, R9.3: the scanned form, inline only, never cached, every view audited.
+pub async fn scan_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Path((_, consent_id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let belongs = app.store.consents(&p.patient.id).await?.iter().any(|c| c.id == consent_id);
+    let (bytes, content_type) = match belongs {
+        true => app.store.consent_scan(&consent_id).await?.ok_or(WebError::NotFound)?,
+        false => return Err(WebError::NotFound),
+    };
+    view_audit(&app, &ctx, AuditAction::ConsentViewed, &p, serde_json::json!({ "scan": consent_id })).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, "inline".to_string()),
+            (
+                header::HeaderName::from_static("content-security-policy"),
+                "default-src 'none'; img-src 'self'; sandbox".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn delegation_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: DelegationForm = parse_form(&body)?;
+    match patients::delegate(&app, &ctx, &p, &f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
+        Err(WebError::Invalid(errors)) => {
+            Ok(unprocessable(show_page(&app, &ctx, p, FormState::from_pairs(&body, errors)).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn group_create_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let _: NoteForm = parse_form(&body)?;
+    let id = patients::create_group(&app, &ctx, &p).await?;
+    Ok(Redirect::to(&format!("/groups/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "patients/group.html")]
+struct GroupPage {
+    chrome: Chrome,
+    p: Arc<PatientContext>,
+    group_id: String,
+    members: Vec<Member>,
+    invitations: Vec<Invitation>,
+    requests: Vec<RemovalRequest>,
+    manager: bool,
+    member: bool,
+    withdrawn: bool,
+    q: String,
+    candidates: Vec<UserListItem>,
+    form: FormState,
+}
+
+#[derive(Deserialize, Default)]
+pub struct GroupQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn group_page(
+    app: &App,
+    ctx: &Ctx,
+    p: Arc<PatientContext>,
+    q: String,
+    form: FormState,
+) -> Result<Response, WebError> {
+    let group = p.group.clone().ok_or(WebError::NotFound)?;
+    let members = app.store.members(&group.id).await?;
+    let me = ctx.user_id();
+    let manager = p.patient.attending_id == me
+        || (p.patient.delegated_facility_id.is_some()
+            && p.patient.delegated_facility_id == ctx.user.as_ref().and_then(|u| u.facility_id.clone()));
+    let (invitations, requests) = if manager {
+        (app.store.pending_invitations_of_group(&group.id).await?, app.store.removal_requests(&group.id).await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let candidates = if manager && !q.trim().is_empty() {
+        app.store
+            .users(&UserQuery {
+                text: Some(q.trim().to_string()),
+                status: Some(UserStatus::Approved),
+                limit: 30,
+                ..UserQuery::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    view_audit(
+        app,
+        ctx,
+        AuditAction::GroupViewed,
+        &p,
+        serde_json::json!({ "group_id": group.id, "members": members.len() }),
+    )
+    .await?;
+    Ok(render(&GroupPage {
+        chrome: Chrome::new(ctx, &format!("{}さんのグループ", p.patient.name)),
+        group_id: group.id,
+        member: p.is_member,
+        withdrawn: p.consent == ConsentState::Withdrawn,
+        p,
+        members,
+        invitations,
+        requests,
+        manager,
+        q,
+        candidates,
+        form,
+    }))
+}
+
+pub async fn group_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Query(q): Query<GroupQuery>,
+) -> Result<Response, WebError> {
+    group_page(&app, &ctx, patient_of(&r)?, q.q, FormState::default()).await
+}
+
+pub async fn invite_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: InviteForm = parse_form(&body)?;
+    match patients::invite(&app, &ctx, &p, &f).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
+        }
+        Err(WebError::Invalid(errors)) => {
+            Ok(unprocessable(group_page(&app, &ctx, p, String::new(), FormState::from_pairs(&body, errors)).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn remove_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Path((_, user_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let _: NoteForm = parse_form(&body)?;
+    patients::remove_member(&app, &ctx, &p, &user_id).await?;
+    Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
+}
+
+pub async fn leave_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: NoteForm = parse_form(&body)?;
+    patients::request_removal(&app, &ctx, &p, &f).await?;
+    Ok(super::message(
+        &ctx,
+        "担当を外れる申し出をしました",
+        "グループの管理者(主治医または委託先)が承認すると、このグループから外れます。",
+        &[("/patients", "患者さん一覧へ")],
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "patients/invitations.html")]
+struct InvitationsPage {
+    chrome: Chrome,
+    invitations: Vec<Invitation>,
+}
+
+pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+    let invitations = app.store.pending_invitations_for(ctx.user_id()).await?;
+    Ok(render(&InvitationsPage { chrome: Chrome::new(&ctx, "招待"), invitations }))
+}
+
+#[derive(Template)]
+#[template(path = "patients/invitation.html")]
+struct InvitationPage {
+    chrome: Chrome,
+    inv: Invitation,
+    form: FormState,
+    expired: bool,
+}
+
+pub async fn invitation_get(
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let inv = r.invitation.clone().ok_or(WebError::NotFound)?;
+    let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
+    Ok(render(&InvitationPage {
+        chrome: Chrome::new(&ctx, "グループへの招待"),
+        inv,
+        form: FormState::default(),
+        expired,
+    }))
+}
+
+pub async fn invitation_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let inv = r.invitation.clone().ok_or(WebError::NotFound)?;
+    let f: AnswerForm = parse_form(&body)?;
+    match patients::answer(&app, &ctx, &inv, &f).await {
+        Ok(true) => Ok(Redirect::to(&format!("/groups/{}", inv.group_id)).into_response()),
+        Ok(false) => Ok(super::message(
+            &ctx,
+            "招待を辞退しました",
+            "招待した方にはグループの画面で伝わります。",
+            &[("/invitations", "招待の一覧へ")],
+        )),
+        Err(WebError::Invalid(errors)) => {
+            let form = FormState::from_pairs(&body, errors);
+            Ok(unprocessable(render(&InvitationPage {
+                chrome: Chrome::new(&ctx, "グループへの招待"),
+                inv,
+                form,
+                expired: false,
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}

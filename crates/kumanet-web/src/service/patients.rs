@@ -1,0 +1,419 @@
+//! Patients, consent, delegation, groups and invitations (第3条–第5条, 第10条; R3.1, R4.1–R4.3,
+//! R5.1, R5.2, R10.1, R10.5). The gate has decided who may; these apply the rules and write, with
+//! the audit row, in one transaction.
+
+use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::people::{parse_kana, parse_name, Role, UserStatus};
+use kumanet_core::policy::patient::{check_basis, scan_type, Consenter, EligibilityBasis, Sex, SCAN_MAX_BYTES};
+use kumanet_store::{Group, Invitation, NewConsent, NewPatient, PatientContext};
+use serde::Deserialize;
+
+use super::{new_id, required_text};
+use crate::error::{FieldErrors, WebError};
+use crate::gate::{AuditTarget, Ctx};
+use crate::App;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kana: String,
+    #[serde(default)]
+    pub birth_date: String,
+    #[serde(default)]
+    pub sex: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub basis: String,
+    #[serde(default)]
+    pub basis_reason: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// A calendar date `YYYY-MM-DD` between 1900-01-01 and today (Japan time).
+fn past_date(value: &str, field: &str, label: &str, today: &str, errors: &mut FieldErrors) -> String {
+    let v = value.trim();
+    let ok = crate::jst::parse_date_jst(v).is_some() && v.len() == 10 && v >= "1900-01-01" && v <= today;
+    if !ok {
+        errors.add(field, format!("{label}を正しい日付(今日以前)で入力してください。"));
+    }
+    v.to_string()
+}
+
+fn today(ctx: &Ctx) -> String {
+    crate::jst::iso_date_jst(ctx.now)
+}
+
+/// R3.1, R5.1: the attending physician registers a patient with the basis of eligibility.
+pub async fn register(app: &App, ctx: &Ctx, f: &PatientForm) -> Result<String, WebError> {
+    let mut errors = FieldErrors::default();
+    let name = parse_name(&f.name, "氏名").map_err(|m| errors.add("name", m)).unwrap_or_default();
+    let kana = parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).unwrap_or_default();
+    let birth_date = past_date(&f.birth_date, "birth_date", "生年月日", &today(ctx), &mut errors);
+    let sex = Sex::from_code(f.sex.trim());
+    if sex.is_none() {
+        errors.add("sex", "性別を選んでください。");
+    }
+    let address = required_text(&f.address, "address", "住所", 200, &mut errors);
+    let basis = EligibilityBasis::from_code(f.basis.trim());
+    match basis {
+        None => errors.add("basis", "対象となる理由を選んでください。"),
+        Some(b) => {
+            if let Err(m) = check_basis(b, &f.basis_reason) {
+                errors.add("basis_reason", m);
+            }
+        }
+    }
+    errors.into_result()?;
+    let (Some(sex), Some(basis)) = (sex, basis) else { return Err(WebError::Internal("patient parse".into())) };
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    tx.insert_patient(
+        &NewPatient {
+            id: id.clone(),
+            name,
+            kana,
+            birth_date,
+            sex,
+            address,
+            attending_id: ctx.user_id().to_string(),
+            basis,
+            basis_reason: f.basis_reason.trim().to_string(),
+            created_by: ctx.user_id().to_string(),
+        },
+        ctx.now,
+    )
+    .await?;
+    tx.audit(
+        ctx.audit(AuditAction::PatientRegistered, AuditResult::Ok)
+            .on("patient", &id)
+            .details(serde_json::json!({ "basis": basis.code() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The consent form's fields (様式1), from a multipart form.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentInput {
+    pub consenter: String,
+    pub consenter_name: String,
+    pub relationship: String,
+    pub consented_on: String,
+    pub scope: String,
+    /// The scan, if one was attached (bytes).
+    pub scan: Option<Vec<u8>>,
+}
+
+pub const DEFAULT_SCOPE: &str = "在宅医療・介護に携わる関係者が、くまねっとで療養に必要な情報を共有すること";
+
+/// R4.1: record who explained, who consented (and their relationship), when, and optionally the scan.
+pub async fn record_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &ConsentInput) -> Result<(), WebError> {
+    let mut errors = FieldErrors::default();
+    let consenter = Consenter::from_code(f.consenter.trim());
+    if consenter.is_none() {
+        errors.add("consenter", "同意したのが本人か家族かを選んでください。");
+    }
+    let consenter_name = parse_name(&f.consenter_name, "同意した方の氏名")
+        .map_err(|m| errors.add("consenter_name", m))
+        .unwrap_or_default();
+    let relationship = f.relationship.trim().to_string();
+    if consenter == Some(Consenter::Family) && relationship.is_empty() {
+        errors.add("relationship", "ご家族の場合は、患者さんとの続柄を入力してください。");
+    }
+    if relationship.chars().count() > 32 {
+        errors.add("relationship", "続柄は32文字以内で入力してください。");
+    }
+    let consented_on = past_date(&f.consented_on, "consented_on", "同意日", &today(ctx), &mut errors);
+    let scope = required_text(
+        if f.scope.trim().is_empty() { DEFAULT_SCOPE } else { &f.scope },
+        "scope",
+        "同意の範囲",
+        500,
+        &mut errors,
+    );
+    let scan = match &f.scan {
+        Some(bytes) if bytes.len() > SCAN_MAX_BYTES => {
+            errors.add("scan", "同意書の画像は10MBまでです。");
+            None
+        }
+        Some(bytes) => match scan_type(bytes) {
+            Some(t) => Some((bytes.clone(), t)),
+            None => {
+                errors.add("scan", "同意書の画像はPDF・JPEG・PNGのいずれかにしてください。");
+                None
+            }
+        },
+        None => None,
+    };
+    errors.into_result()?;
+    let Some(consenter) = consenter else { return Err(WebError::Internal("consent parse".into())) };
+    let id = new_id();
+    let has_scan = scan.is_some();
+    let mut tx = app.store.begin().await?;
+    tx.insert_consent(
+        &NewConsent {
+            id: id.clone(),
+            patient_id: p.patient.id.clone(),
+            explained_by: ctx.user_id().to_string(),
+            consenter,
+            consenter_name,
+            relationship: if consenter == Consenter::Patient { "本人".to_string() } else { relationship },
+            consented_on,
+            scope,
+            scan,
+            recorded_by: ctx.user_id().to_string(),
+        },
+        ctx.now,
+    )
+    .await?;
+    tx.audit(
+        ctx.audit(AuditAction::ConsentRecorded, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "consent_id": id, "consenter": consenter.code(), "scan": has_scan })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteForm {
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// R4.3: withdrawal makes every group of the patient read-only at once; nothing is deleted.
+pub async fn withdraw_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteForm) -> Result<(), WebError> {
+    let mut errors = FieldErrors::default();
+    let note = required_text(&f.note, "note", "撤回の申し出の内容(いつ・誰から)", 300, &mut errors);
+    errors.into_result()?;
+    let latest = app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?;
+    let mut tx = app.store.begin().await?;
+    if !tx.withdraw_consent(&latest.id, ctx.user_id(), &note, ctx.now).await? {
+        return Err(WebError::BadRequest("この同意はすでに撤回されています。".into()));
+    }
+    tx.audit(
+        ctx.audit(AuditAction::ConsentWithdrawn, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "consent_id": latest.id })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationForm {
+    /// A facility id, or empty to take the management back. Required, so an empty post changes nothing.
+    pub facility_id: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// R5.1: the attending physician delegates the group's management to a facility, or takes it back.
+pub async fn delegate(app: &App, ctx: &Ctx, p: &PatientContext, f: &DelegationForm) -> Result<(), WebError> {
+    let target = f.facility_id.trim();
+    let facility = if target.is_empty() {
+        None
+    } else {
+        let fac = app.store.facility(target).await?;
+        if fac.is_none() {
+            let mut errors = FieldErrors::default();
+            errors.add("facility_id", "委託先の施設を一覧から選んでください。");
+            return Err(WebError::Invalid(errors));
+        }
+        fac
+    };
+    let mut tx = app.store.begin().await?;
+    tx.set_delegation(&p.patient.id, facility.as_ref().map(|f| f.id.as_str()), ctx.now).await?;
+    tx.audit(ctx.audit(AuditAction::DelegationChanged, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "from": p.patient.delegated_facility_id, "to": facility.as_ref().map(|f| f.id.clone()),
+        }),
+    ))
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// R4.1, R5.1: open the patient's group (one per patient). The attending physician and the
+/// creator are its first members.
+pub async fn create_group(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<String, WebError> {
+    if let Some(g) = &p.group {
+        return Ok(g.id.clone());
+    }
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    tx.insert_group(&id, &p.patient.id, ctx.user_id(), ctx.now).await?;
+    tx.add_member(&id, &p.patient.attending_id, ctx.now).await?;
+    if ctx.user_id() != p.patient.attending_id {
+        tx.add_member(&id, ctx.user_id(), ctx.now).await?;
+    }
+    tx.audit(
+        ctx.audit(AuditAction::GroupCreated, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "group_id": id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteForm {
+    #[serde(default)]
+    pub invitee_id: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+fn group_of(p: &PatientContext) -> Result<&Group, WebError> {
+    p.group.as_ref().ok_or(WebError::NotFound)
+}
+
+/// R5.2, R10.1: invite an approved professional of any facility, saying why.
+pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) -> Result<String, WebError> {
+    let group = group_of(p)?;
+    let mut errors = FieldErrors::default();
+    let reason = required_text(&f.reason, "reason", "招待の理由(担当する内容)", 200, &mut errors);
+    let invitee = app.store.user_by_id(f.invitee_id.trim()).await?;
+    match &invitee {
+        Some(u) if u.status == UserStatus::Approved && u.role != Role::Center => {}
+        _ => errors.add("invitee_id", "招待できるのは、承認済みの施設の職員です。職員名簿から選んでください。"),
+    }
+    errors.into_result()?;
+    let Some(invitee) = invitee else { return Err(WebError::NotFound) };
+    if app.store.is_member(&group.id, &invitee.id).await? {
+        return Err(WebError::BadRequest(format!("{}さんはすでにこのグループのメンバーです。", invitee.name)));
+    }
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    if tx.has_pending_invitation(&group.id, &invitee.id).await? {
+        return Err(WebError::BadRequest(format!("{}さんへの招待はすでに返事待ちです。", invitee.name)));
+    }
+    tx.insert_invitation(&id, &group.id, &invitee.id, ctx.user_id(), &reason, ctx.now).await?;
+    tx.notify(
+        &new_id(),
+        &invitee.id,
+        &format!(
+            "{}さんから、患者グループへの招待が届いています。「招待」から内容を確認してください。",
+            ctx.user.as_ref().map_or("", |u| u.name.as_str())
+        ),
+        ctx.now,
+    )
+    .await?;
+    tx.audit(ctx.audit(AuditAction::MemberInvited, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "group_id": group.id, "invitation_id": id, "invitee_id": invitee.id,
+        }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerForm {
+    #[serde(default)]
+    pub decision: String,
+    /// R10.1: the invitee confirms that taking part is appropriate.
+    #[serde(default)]
+    pub appropriate: Option<String>,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// R10.1: accept (after confirming it is appropriate) or decline; invitations expire after 14 days.
+pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> Result<bool, WebError> {
+    if inv.state != "pending" {
+        return Err(WebError::BadRequest("この招待にはすでに回答済みか、取り消されています。".into()));
+    }
+    if !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now) {
+        return Err(WebError::BadRequest(
+            "この招待は有効期限(14日)が切れています。招待した方に連絡してください。".into(),
+        ));
+    }
+    let accept = match f.decision.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => {
+            let mut errors = FieldErrors::default();
+            errors.add("decision", "参加するか辞退するかを選んでください。");
+            return Err(WebError::Invalid(errors));
+        }
+    };
+    if accept && f.appropriate.is_none() {
+        let mut errors = FieldErrors::default();
+        errors.add("appropriate", "参加することがふさわしいかを確認し、チェックしてください(運用ポリシー第10条(1))。");
+        return Err(WebError::Invalid(errors));
+    }
+    let mut tx = app.store.begin().await?;
+    if !tx.answer_invitation(&inv.id, if accept { "accepted" } else { "declined" }, ctx.now).await? {
+        return Err(WebError::BadRequest("この招待にはすでに回答済みです。".into()));
+    }
+    if accept {
+        tx.add_member(&inv.group_id, &inv.invitee_id, ctx.now).await?;
+    }
+    let action = if accept { AuditAction::InvitationAccepted } else { AuditAction::InvitationDeclined };
+    tx.audit(ctx.audit(action, AuditResult::Ok).on("patient", &inv.patient_id).details(serde_json::json!({
+        "group_id": inv.group_id, "invitation_id": inv.id, "confirmed_appropriate": f.appropriate.is_some(),
+    })))
+    .await?;
+    tx.commit().await?;
+    Ok(accept)
+}
+
+/// R5.2: a manager removes a member; access ends at the member's next request.
+pub async fn remove_member(app: &App, ctx: &Ctx, p: &PatientContext, user_id: &str) -> Result<(), WebError> {
+    let group = group_of(p)?;
+    if user_id == p.patient.attending_id {
+        return Err(WebError::BadRequest("主治医はグループから外せません。".into()));
+    }
+    let mut tx = app.store.begin().await?;
+    if !tx.remove_member(&group.id, user_id, ctx.user_id(), ctx.now).await? {
+        return Err(WebError::NotFound);
+    }
+    tx.close_removal_requests(&group.id, user_id, ctx.user_id(), ctx.now).await?;
+    tx.audit(ctx.audit(AuditAction::MemberRemoved, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "group_id": group.id, "user_id": user_id,
+        }),
+    ))
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// R10.5: "担当を外れる" — one step for the member; a manager approves in one step.
+pub async fn request_removal(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteForm) -> Result<(), WebError> {
+    let group = group_of(p)?;
+    let note = f.note.trim();
+    let note = if note.is_empty() { "担当を外れました" } else { note };
+    if note.chars().count() > 200 {
+        let mut errors = FieldErrors::default();
+        errors.add("note", "200文字以内で入力してください。");
+        return Err(WebError::Invalid(errors));
+    }
+    if app.store.removal_requests(&group.id).await?.iter().any(|r| r.user_id == ctx.user_id()) {
+        return Err(WebError::BadRequest("すでに申し出ています。グループの管理者の承認をお待ちください。".into()));
+    }
+    let mut tx = app.store.begin().await?;
+    tx.insert_removal_request(&new_id(), &group.id, ctx.user_id(), note, ctx.now).await?;
+    tx.audit(
+        ctx.audit(AuditAction::RemovalRequested, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "group_id": group.id })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}

@@ -1,0 +1,292 @@
+//! Patients, consent and groups over HTTP on both databases (R3.1, R4.1–R4.3, R5.1, R5.2, R10.1, R10.5).
+
+use crate::helpers::*;
+
+/// A 1×1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D,
+    0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+/// The people around one patient.
+pub struct Team {
+    pub w: World,
+    pub doctor: Client,
+    pub doctor_id: String,
+    pub fac_n: String,
+    pub nurse_n: Client,
+    pub nurse_n_id: String,
+    pub pharmacist: Client,
+    pub pharmacist_id: String,
+}
+
+pub async fn team(srv: &Srv) -> Team {
+    let w = world(srv).await;
+    let (doctor_id, pw) =
+        create_person(srv, &w.admin_a, &format!("/facilities/{}/staff", w.fac_a), "dr.a", "doctor").await;
+    let fac_n = create_facility(&w.center, "さくら訪問看護ステーション", "visiting_nursing").await;
+    let (_, admin_pw) =
+        create_person(srv, &w.center, &format!("/center/facilities/{fac_n}/admins"), "admin.n", "nurse").await;
+    let admin_n = activate(srv, "admin.n", &admin_pw).await;
+    let (nurse_n_id, nurse_pw) =
+        create_person(srv, &admin_n, &format!("/facilities/{fac_n}/staff"), "nurse.n", "nurse").await;
+    let fac_p = create_facility(&w.center, "あおば薬局", "pharmacy").await;
+    let (_, admin_p_pw) =
+        create_person(srv, &w.center, &format!("/center/facilities/{fac_p}/admins"), "admin.p", "pharmacist").await;
+    let admin_p = activate(srv, "admin.p", &admin_p_pw).await;
+    let (pharmacist_id, ph_pw) =
+        create_person(srv, &admin_p, &format!("/facilities/{fac_p}/staff"), "ph.p", "pharmacist").await;
+    approve_all(srv, &w.center).await;
+    let doctor = activate(srv, "dr.a", &pw).await;
+    let nurse_n = activate(srv, "nurse.n", &nurse_pw).await;
+    let pharmacist = activate(srv, "ph.p", &ph_pw).await;
+    Team { w, doctor, doctor_id, fac_n, nurse_n, nurse_n_id, pharmacist, pharmacist_id }
+}
+
+pub async fn register_patient(doctor: &Client, name: &str, kana: &str) -> String {
+    let r = doctor
+        .post_form(
+            "/patients",
+            &[
+                ("name", name),
+                ("kana", kana),
+                ("birth_date", "1940-04-01"),
+                ("sex", "male"),
+                ("address", "熊谷市宮町1-1"),
+                ("basis", "home_visits"),
+                ("basis_reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().rsplit('/').next().unwrap().to_string()
+}
+
+pub async fn record_consent(doctor: &Client, patient: &str, scan: Option<&[u8]>) -> Resp {
+    let fields = [
+        ("consenter", "family"),
+        ("consenter_name", "熊谷 花子"),
+        ("relationship", "長女"),
+        ("consented_on", "2026-11-20"),
+        ("scope", ""),
+    ];
+    doctor
+        .post_multipart(
+            &format!("/patients/{patient}/consent"),
+            &fields,
+            scan.map(|b| ("scan", "form1.png", "image/png", b)),
+        )
+        .await
+}
+
+pub async fn create_group(doctor: &Client, patient: &str) -> String {
+    let r = doctor.post_form(&format!("/patients/{patient}/group"), &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().rsplit('/').next().unwrap().to_string()
+}
+
+pub async fn invite_and_join(srv: &Srv, by: &Client, group: &str, who: &Client, who_id: &str) {
+    let r = by
+        .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", who_id), ("reason", "訪問と服薬の確認")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let inv = srv.store.pending_invitations_for(who_id).await.unwrap().remove(0);
+    let r = who.post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
+both!(r3_1_r5_1_doctor_registers_and_only_the_care_team_sees_the_patient, |srv: Srv| async move {
+    let t = team(&srv).await;
+    // Not a doctor: refused.
+    let r = t.w.nurse.post_form("/patients", &[("name", "x")]).await;
+    assert_eq!(r.status, 403);
+    // Bad input: every reason next to its field, what was typed kept.
+    let r = t
+        .doctor
+        .post_form(
+            "/patients",
+            &[
+                ("name", "熊谷 一郎"),
+                ("kana", "kumagaya"),
+                ("birth_date", "2999-01-01"),
+                ("sex", ""),
+                ("address", ""),
+                ("basis", "judged_necessary"),
+                ("basis_reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    for m in [
+        "ひらがなかカタカナ",
+        "生年月日を正しい日付",
+        "性別を選んでください",
+        "住所を入力してください",
+        "必要と認めた理由を入力してください",
+    ] {
+        assert!(r.body.contains(m), "missing: {m}");
+    }
+    assert!(r.body.contains("value=\"熊谷 一郎\""));
+    let p = register_patient(&t.doctor, "熊谷 一郎", "くまがや いちろう").await;
+    let page = t.doctor.get(&format!("/patients/{p}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("熊谷 一郎") && page.body.contains("主治医の訪問診療・往診等を受けている"));
+    assert!(page.body.contains("同意書がまだ記録されていません"));
+    // Visible to the attending physician only (searchable by kana), not to others.
+    assert!(t.doctor.get("/patients?q=くまがや").await.body.contains("熊谷 一郎"));
+    assert!(!t.doctor.get("/patients?q=さいたま").await.body.contains("熊谷 一郎"));
+    assert!(!t.nurse_n.get("/patients").await.body.contains("熊谷 一郎"));
+    assert_eq!(t.nurse_n.get(&format!("/patients/{p}")).await.status, 403);
+    assert_eq!(t.w.center.get(&format!("/patients/{p}")).await.status, 403, "not even the center");
+    // R5.1: delegated to the visiting-nurse station, its staff see and manage it.
+    let r = t.doctor.post_form(&format!("/patients/{p}/delegation"), &[("facility_id", &t.fac_n)]).await;
+    assert_eq!(r.status, 303);
+    assert!(t.nurse_n.get("/patients").await.body.contains("熊谷 一郎"));
+    assert_eq!(t.nurse_n.get(&format!("/patients/{p}/consent/form")).await.status, 200);
+    // Only the attending physician delegates.
+    assert_eq!(t.nurse_n.post_form(&format!("/patients/{p}/delegation"), &[("facility_id", "")]).await.status, 403);
+    // Taken back.
+    assert_eq!(t.doctor.post_form(&format!("/patients/{p}/delegation"), &[("facility_id", "")]).await.status, 303);
+    assert_eq!(t.nurse_n.get(&format!("/patients/{p}")).await.status, 403);
+    assert_eq!(audit_rows(&srv, "patient.registered").await.len(), 1);
+    assert_eq!(audit_rows(&srv, "patient.delegation").await.len(), 2);
+    assert!(!audit_rows(&srv, "patient.viewed").await.is_empty());
+});
+
+both!(r4_1_r4_2_r4_3_consent_gates_sharing_and_withdrawal_freezes_the_group, |srv: Srv| async move {
+    let t = team(&srv).await;
+    let p = register_patient(&t.doctor, "熊谷 一郎", "くまがや いちろう").await;
+    // R4.1: no group before consent — refused in Japanese and audited.
+    let r = t.doctor.post_form(&format!("/patients/{p}/group"), &[]).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("同意書(様式1)が登録されていないため"));
+    let denied = audit_rows(&srv, "access.denied").await;
+    assert_eq!(denied[0].record.reason.as_deref(), Some("no_consent"));
+    assert_eq!(denied[0].record.target_id.as_deref(), Some(p.as_str()));
+    // R4.2: the printable form, pre-filled.
+    let form = t.doctor.get(&format!("/patients/{p}/consent/form")).await;
+    assert!(form.body.contains("様式1") && form.body.contains("在宅医療における個人情報使用同意書"));
+    assert!(form.by_id("form1-patient").unwrap().contains("熊谷 一郎(くまがや いちろう)"));
+    // A scan must be a PDF, JPEG or PNG.
+    let r = record_consent(&t.doctor, &p, Some(b"<svg onload=alert(1)></svg>")).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("PDF・JPEG・PNGのいずれか"));
+    assert!(r.body.contains("value=\"長女\""), "what was typed is kept");
+    // Recorded, with the scan.
+    let r = record_consent(&t.doctor, &p, Some(PNG)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let consent = srv.store.latest_consent(&p).await.unwrap().unwrap();
+    assert_eq!(consent.explained_by, t.doctor_id);
+    assert_eq!((consent.consenter_name.as_str(), consent.relationship.as_str()), ("熊谷 花子", "長女"));
+    let scan = t.doctor.get(&format!("/patients/{p}/consent/{}/scan", consent.id)).await;
+    assert_eq!(scan.status, 200);
+    assert_eq!(scan.headers["content-type"], "image/png");
+    assert_eq!(scan.headers["content-disposition"], "inline");
+    assert_eq!(scan.headers["cache-control"], "no-store");
+    assert_eq!(scan.headers["x-content-type-options"], "nosniff");
+    let group = create_group(&t.doctor, &p).await;
+    invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
+    assert_eq!(t.pharmacist.get(&format!("/groups/{group}")).await.status, 200);
+    assert_eq!(
+        t.pharmacist.get(&format!("/patients/{p}/consent/{}/scan", consent.id)).await.status,
+        403,
+        "members see the record, managers the scan"
+    );
+    // R4.3: withdrawal — a note is required; then the group is read-only at once, nothing deleted.
+    assert_eq!(t.doctor.post_form(&format!("/patients/{p}/consent/withdraw"), &[("note", "")]).await.status, 422);
+    let r = t
+        .doctor
+        .post_form(&format!("/patients/{p}/consent/withdraw"), &[("note", "11月24日 長女より電話で撤回")])
+        .await;
+    assert_eq!(r.status, 303);
+    let page = t.pharmacist.get(&format!("/groups/{group}")).await;
+    assert_eq!(page.status, 200, "reading stays possible");
+    assert!(page.body.contains("id=\"read-only\""));
+    let r = t
+        .doctor
+        .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &t.nurse_n_id), ("reason", "訪問看護")])
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("同意は撤回されています"));
+    assert_eq!(srv.store.consents(&p).await.unwrap().len(), 1, "the record stays");
+    assert_eq!(srv.store.members(&group).await.unwrap().len(), 2, "members stay");
+    assert_eq!(audit_rows(&srv, "consent.withdrawn").await.len(), 1);
+});
+
+both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| async move {
+    let t = team(&srv).await;
+    let p = register_patient(&t.doctor, "熊谷 一郎", "くまがや いちろう").await;
+    assert_eq!(record_consent(&t.doctor, &p, None).await.status, 303);
+    let group = create_group(&t.doctor, &p).await;
+    // Invite from the directory: the candidates are found by kana.
+    let page = t.doctor.get(&format!("/groups/{group}?q=かんご")).await;
+    assert!(page.body.contains("data-login=\"nurse.n\""), "{}", page.body);
+    let r = t
+        .doctor
+        .post_form(
+            &format!("/groups/{group}/invitations"),
+            &[("invitee_id", &t.nurse_n_id), ("reason", "週2回の訪問看護")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let again = t
+        .doctor
+        .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &t.nurse_n_id), ("reason", "重複")])
+        .await;
+    assert_eq!(again.status, 400);
+    // The invitee sees who, which patient and why; must confirm before joining.
+    assert!(t.nurse_n.get("/").await.body.contains("id=\"invitations-waiting\""));
+    let inv = srv.store.pending_invitations_for(&t.nurse_n_id).await.unwrap().remove(0);
+    let page = t.nurse_n.get(&format!("/invitations/{}", inv.id)).await;
+    assert_eq!(page.by_id("invited-patient").unwrap(), "熊谷 一郎さん");
+    assert_eq!(page.by_id("invitation-reason").unwrap(), "週2回の訪問看護");
+    assert!(page.by_id("inviter").unwrap().contains("ひまわりクリニック"));
+    assert_eq!(t.nurse_n.get(&format!("/groups/{group}")).await.status, 403, "not before joining");
+    let r = t.nurse_n.post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("ふさわしいかを確認"));
+    // Someone else cannot answer it.
+    assert_eq!(
+        t.pharmacist
+            .post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")])
+            .await
+            .status,
+        403
+    );
+    let r = t
+        .nurse_n
+        .post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(t.nurse_n.get(&format!("/groups/{group}")).await.status, 200);
+    // A declined invitation does not make a member.
+    invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
+    // R10.5: the pharmacist is no longer in charge: one step, and the manager approves in one step.
+    let r = t.pharmacist.post_form(&format!("/groups/{group}/leave"), &[("note", "担当薬局が変わりました")]).await;
+    assert_eq!(r.status, 200);
+    let page = t.doctor.get(&format!("/groups/{group}")).await;
+    assert!(page.body.contains("担当薬局が変わりました"));
+    let r = t.doctor.post_form(&format!("/groups/{group}/members/{}/remove", t.pharmacist_id), &[]).await;
+    assert_eq!(r.status, 303);
+    // Access ends at the next request.
+    assert_eq!(t.pharmacist.get(&format!("/groups/{group}")).await.status, 403);
+    assert_eq!(t.pharmacist.get(&format!("/patients/{p}")).await.status, 403);
+    assert!(!t.pharmacist.get("/patients").await.body.contains("熊谷 一郎"));
+    // Invitations expire after 14 days.
+    let r = t
+        .doctor
+        .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &t.w.nurse_id), ("reason", "x")])
+        .await;
+    assert_eq!(r.status, 303);
+    let inv = srv.store.pending_invitations_for(&t.w.nurse_id).await.unwrap().remove(0);
+    srv.clock.advance(14 * kumanet_core::MICROS_PER_DAY + 1);
+    let nurse = login_ok(&srv, "nurse.a", PASSWORD).await;
+    let r =
+        nurse.post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")]).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("有効期限(14日)が切れています"));
+    assert_eq!(audit_rows(&srv, "group.member_removed").await.len(), 1);
+    assert_eq!(audit_rows(&srv, "invitation.accepted").await.len(), 2);
+});

@@ -1,0 +1,168 @@
+//! R10.7 for patient data: every route about one patient, group or invitation × the care-team roles,
+//! on a patient with consent and on one whose consent was withdrawn (R4.3). A route about a patient
+//! without a row here fails; every 403 must leave an `access.denied` row.
+
+use crate::helpers::*;
+use crate::patients::{create_group, invite_and_join, record_consent, register_patient, team, PNG};
+use kumanet_web::Find;
+
+const ROLES: [&str; 9] =
+    ["anonymous", "pending", "attending", "delegate", "member", "non_member", "removed_member", "admin_same", "center"];
+
+/// Per role, in the order of `ROLES`: A allowed · L login required · D denied (403).
+fn expected(method: &str, path: &str) -> Option<&'static str> {
+    const VIEW: &str = "LDAAADDDD";
+    const MANAGE: &str = "LDAADDDDD";
+    Some(match (method, path) {
+        ("GET", "/patients/{patient_id}" | "/groups/{group_id}") => VIEW,
+        ("GET", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/form") => MANAGE,
+        ("GET", "/patients/{patient_id}/consent/{consent_id}/scan") => MANAGE,
+        ("POST", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/withdraw") => MANAGE,
+        ("POST", "/patients/{patient_id}/group" | "/groups/{group_id}/invitations") => MANAGE,
+        ("POST", "/groups/{group_id}/members/{user_id}/remove") => MANAGE,
+        ("POST", "/patients/{patient_id}/delegation") => "LDADDDDDD",
+        ("POST", "/groups/{group_id}/leave") => "LDDDADDDD",
+        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDADDD",
+        _ => return None,
+    })
+}
+
+/// After withdrawal nothing new is shared: no group, no invitation, no joining (R4.3).
+fn after_withdrawal(method: &str, path: &str, normal: &'static str) -> &'static str {
+    match (method, path) {
+        ("POST", "/groups/{group_id}/invitations" | "/patients/{patient_id}/group") => "LDDDDDDDD",
+        ("POST", "/patients/{patient_id}/consent/withdraw") => "LDDDDDDDD",
+        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDDDDD",
+        _ => normal,
+    }
+}
+
+fn classify(r: &Resp) -> char {
+    match r.status {
+        303 | 302 if r.location().starts_with("/login") => 'L',
+        401 => 'L',
+        403 => 'D',
+        _ => 'A',
+    }
+}
+
+struct Case {
+    patient: String,
+    group: String,
+    consent: String,
+    invitation: String,
+}
+
+both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| async move {
+    let t = team(&srv).await;
+    let (_, pw) =
+        create_person(&srv, &t.w.admin_a, &format!("/facilities/{}/staff", t.w.fac_a), "pending.p", "nurse").await;
+    let pending = activate(&srv, "pending.p", &pw).await;
+    let b_admin = login_ok(&srv, "admin.b", PASSWORD).await;
+    let fac_b = srv.store.user_by_login("admin.b").await.unwrap().unwrap().facility_id.unwrap();
+    let (removed_id, pw) =
+        create_person(&srv, &b_admin, &format!("/facilities/{fac_b}/staff"), "ph.b", "pharmacist").await;
+    // Approve everyone but the pending ID.
+    for item in srv.store.pending_applications().await.unwrap() {
+        if item.user.login_id != "pending.p" {
+            let r =
+                t.w.center
+                    .post_form(
+                        &format!("/center/applications/{}", item.application.id),
+                        &[("decision", "approve"), ("note", "")],
+                    )
+                    .await;
+            assert_eq!(r.status, 303);
+        }
+    }
+    let removed = activate(&srv, "ph.b", &pw).await;
+    let mut cases = Vec::new();
+    for (name, kana) in [("熊谷 一郎", "くまがや いちろう"), ("妻沼 二郎", "めぬま じろう")] {
+        let patient = register_patient(&t.doctor, name, kana).await;
+        assert_eq!(record_consent(&t.doctor, &patient, Some(PNG)).await.status, 303);
+        let consent = srv.store.latest_consent(&patient).await.unwrap().unwrap().id;
+        assert_eq!(
+            t.doctor.post_form(&format!("/patients/{patient}/delegation"), &[("facility_id", &t.fac_n)]).await.status,
+            303
+        );
+        let group = create_group(&t.doctor, &patient).await;
+        invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
+        invite_and_join(&srv, &t.doctor, &group, &removed, &removed_id).await;
+        assert_eq!(t.doctor.post_form(&format!("/groups/{group}/members/{removed_id}/remove"), &[]).await.status, 303);
+        let r = t
+            .doctor
+            .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &t.w.nurse_id), ("reason", "訪問")])
+            .await;
+        assert_eq!(r.status, 303);
+        let invitation = srv
+            .store
+            .pending_invitations_for(&t.w.nurse_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.group_id == group)
+            .unwrap()
+            .id;
+        cases.push(Case { patient, group, consent, invitation });
+    }
+    // The second patient's consent is withdrawn.
+    let r = t
+        .doctor
+        .post_form(&format!("/patients/{}/consent/withdraw", cases[1].patient), &[("note", "本人より撤回")])
+        .await;
+    assert_eq!(r.status, 303);
+
+    let anonymous = Client::new(&srv);
+    let clients =
+        [&anonymous, &pending, &t.doctor, &t.nurse_n, &t.pharmacist, &t.w.nurse, &removed, &t.w.admin_a, &t.w.center];
+    let routes: Vec<_> = kumanet_web::route_table()
+        .into_iter()
+        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation))
+        .collect();
+    assert!(routes.len() >= 14, "patient routes: {}", routes.len());
+    let mut missing = Vec::new();
+    let mut wrong = Vec::new();
+    let mut cells = 0;
+    for (n, case) in cases.iter().enumerate() {
+        for route in &routes {
+            let method = route.method.as_str();
+            let Some(normal) = expected(method, route.path) else {
+                if n == 0 {
+                    missing.push(format!("{method} {}", route.path));
+                }
+                continue;
+            };
+            let exp = if n == 1 { after_withdrawal(method, route.path, normal) } else { normal };
+            let path = route
+                .path
+                .replace("{patient_id}", &case.patient)
+                .replace("{group_id}", &case.group)
+                .replace("{consent_id}", &case.consent)
+                .replace("{invitation_id}", &case.invitation)
+                .replace("{user_id}", "nobody");
+            for (i, client) in clients.iter().enumerate() {
+                let denied_before = audit_rows(&srv, "access.denied").await.len();
+                let r = if method == "GET" { client.get(&path).await } else { client.post_form(&path, &[]).await };
+                let got = classify(&r);
+                let want = exp.as_bytes()[i] as char;
+                cells += 1;
+                let variant = if n == 0 { "consent" } else { "withdrawn" };
+                if got != want {
+                    wrong.push(format!(
+                        "[{variant}] {method} {} as {}: expected {want}, got {got} ({})",
+                        route.path, ROLES[i], r.status
+                    ));
+                }
+                if got == 'D' && audit_rows(&srv, "access.denied").await.len() != denied_before + 1 {
+                    wrong.push(format!("[{variant}] {method} {} as {}: refusal not audited", route.path, ROLES[i]));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "patient routes without a row in the matrix: {missing:#?}");
+    assert!(wrong.is_empty(), "{} of {cells} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+    // Refusals about a patient name the patient in the audit log.
+    let denied = audit_rows(&srv, "access.denied").await;
+    assert!(denied.iter().any(|r| r.record.target_type.as_deref() == Some("patient")
+        && r.record.target_id.as_deref() == Some(cases[0].patient.as_str())));
+});
