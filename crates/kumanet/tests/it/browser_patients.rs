@@ -1,0 +1,1 @@
+//! The browser story of patients, consent and groups lands with the next commit.
