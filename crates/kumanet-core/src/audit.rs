@@ -61,6 +61,10 @@ labelled_enum! {
         InvitationDeclined = "invitation.declined": "招待の辞退",
         MemberRemoved = "group.member_removed": "メンバーの解除",
         RemovalRequested = "group.removal_requested": "担当を外れる申し出",
+        FamilyProposed = "family.proposed": "患者・家族の参加の提案",
+        FamilyVoted = "family.voted": "患者・家族の参加への意見",
+        FamilyJoined = "family.joined": "患者・家族のアカウント作成",
+        SharedPartViewed = "group.shared_viewed": "共有部分の閲覧",
         DemoCreated = "demo.created": "デモデータの作成",
     }
 }

@@ -77,6 +77,13 @@ pub enum Action {
     RequestRemoval,
     /// R10.1: the invitee answers.
     RespondInvitation,
+    /// R5.3: the part of the group shared with the patient and family.
+    ViewSharedPart,
+    /// R5.3: a manager proposes that the patient or family join; members agree or object;
+    /// when the rule is met, a manager creates the account.
+    ProposeFamily,
+    VoteFamily,
+    CreateFamilyAccount,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -112,6 +119,8 @@ pub struct PatientFacts {
     pub consent: ConsentState,
     /// The asker is an active member of the patient's group.
     pub actor_is_member: bool,
+    /// The asker is the patient or a family member admitted to this patient's group (R5.3).
+    pub actor_is_family: bool,
 }
 
 /// Why not. The web layer maps each to a status and a Japanese message (one place).
@@ -178,6 +187,13 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
     }
     if matches!(action, ViewHome | ViewOwnProfile) {
         return Ok(());
+    }
+    // R5.3: a patient or family member reaches nothing but the shared part of their own group.
+    if u.role == Role::PatientFamily {
+        return match (action, target) {
+            (ViewSharedPart, Target::Patient(p)) if p.actor_is_family && u.status == UserStatus::Approved => Ok(()),
+            _ => Err(Denied::Forbidden),
+        };
     }
     // R6.2: beyond one's own profile and the policy, only approved IDs with a signed pledge.
     if u.status != UserStatus::Approved || !u.pledge_signed {
@@ -248,7 +264,14 @@ fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(),
     let delegate = p.delegated_facility_id.is_some() && p.delegated_facility_id == u.facility_id;
     let manager = attending || delegate;
     let allowed = match action {
-        ViewPatient | ViewGroup => manager || p.actor_is_member,
+        ViewPatient | ViewGroup | ViewSharedPart => manager || p.actor_is_member,
+        VoteFamily => p.actor_is_member,
+        ProposeFamily | CreateFamilyAccount => {
+            if !manager {
+                return Err(Denied::Forbidden);
+            }
+            return sharing(p.consent);
+        }
         EditPatient | RecordConsent | WithdrawConsent | PrintConsentForm | RemoveMember => manager,
         CreateGroup | InviteMember => {
             if !manager {
@@ -393,6 +416,7 @@ mod tests {
             delegated_facility_id: Some("nursing".into()),
             consent,
             actor_is_member: member,
+            actor_is_family: false,
         })
     }
 
@@ -425,6 +449,44 @@ mod tests {
         assert_eq!(decide(&invitee, Action::RespondInvitation, &inv(ConsentState::Withdrawn)), Err(Denied::ReadOnly));
         assert_eq!(
             decide(&doctor("someone", "x"), Action::RespondInvitation, &inv(ConsentState::Given)),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn r5_3_family_sees_only_the_shared_part_of_their_group() {
+        let family = Actor::User(UserActor {
+            user_id: "fam".into(),
+            role: Role::PatientFamily,
+            facility_id: None,
+            profession: None,
+            status: UserStatus::Approved,
+            policy_accepted: true,
+            pledge_signed: true,
+            must_change_password: false,
+        });
+        let own = Target::Patient(PatientFacts {
+            attending_id: "dr".into(),
+            delegated_facility_id: None,
+            consent: ConsentState::Given,
+            actor_is_member: false,
+            actor_is_family: true,
+        });
+        assert_eq!(decide(&family, Action::ViewSharedPart, &own), Ok(()));
+        assert_eq!(decide(&family, Action::ViewGroup, &own), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::ViewPatient, &own), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::ViewSharedPart, &facts(ConsentState::Given, false)), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::ViewStaffDirectory, &Target::None), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::ListPatients, &Target::None), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::ViewHome, &Target::None), Ok(()));
+        // Proposals need the manager and the consent; members vote.
+        let dr = doctor("dr", "clinic");
+        assert_eq!(decide(&dr, Action::ProposeFamily, &facts(ConsentState::Withdrawn, true)), Err(Denied::ReadOnly));
+        assert_eq!(decide(&dr, Action::ProposeFamily, &facts(ConsentState::Given, true)), Ok(()));
+        let member = user(Role::Staff, Some("pharmacy"), UserStatus::Approved);
+        assert_eq!(decide(&member, Action::VoteFamily, &facts(ConsentState::Given, true)), Ok(()));
+        assert_eq!(
+            decide(&member, Action::CreateFamilyAccount, &facts(ConsentState::Given, true)),
             Err(Denied::Forbidden)
         );
     }

@@ -8,6 +8,7 @@ labelled_enum! {
         Center = "center": "在宅医療支援センター",
         FacilityAdmin = "facility_admin": "施設管理者",
         Staff = "staff": "利用者",
+        PatientFamily = "patient_family": "患者・家族",
     }
 }
 

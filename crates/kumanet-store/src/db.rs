@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_patients.sql"),
         include_str!("../migrations/postgres/0002_patients.sql"),
     ),
+    (
+        "0003_family",
+        include_str!("../migrations/sqlite/0003_family.sql"),
+        include_str!("../migrations/postgres/0003_family.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,8 @@ use kumanet_core::Micros;
 
 use crate::db::{on_read, on_tx, RowExt};
 use crate::{
-    Consent, Group, Invitation, Member, NewConsent, NewPatient, Patient, RemovalRequest, Result, Store, StoreError, Tx,
+    Consent, FamilyMember, FamilyProposal, FamilyVote, Group, Invitation, Member, NewConsent, NewPatient, Patient,
+    RemovalRequest, Result, Store, StoreError, Tx,
 };
 
 const PATIENT_COLUMNS: &str = "p.id, p.name, p.kana, p.birth_date, p.sex, p.address, p.attending_id, \
@@ -110,6 +111,8 @@ pub struct PatientContext {
     pub group: Option<Group>,
     pub consent: ConsentState,
     pub is_member: bool,
+    /// R5.3: the asker is the patient or a family member admitted to this group.
+    pub is_family: bool,
 }
 
 impl Store {
@@ -123,11 +126,14 @@ impl Store {
         let Some(patient) = self.patient(patient_id).await? else { return Ok(None) };
         let group = self.group_of_patient(patient_id).await?;
         let consent = ConsentState::of(self.latest_consent(patient_id).await?.map(|c| (c.recorded_at, c.withdrawn_at)));
-        let is_member = match &group {
-            Some(g) => self.is_member(&g.id, user_id).await?,
-            None => false,
+        let (is_member, is_family) = match &group {
+            Some(g) => (
+                self.is_member(&g.id, user_id).await?,
+                self.family_group_of(user_id).await?.as_deref() == Some(g.id.as_str()),
+            ),
+            None => (false, false),
         };
-        Ok(Some(PatientContext { patient, group, consent, is_member }))
+        Ok(Some(PatientContext { patient, group, consent, is_member, is_family }))
     }
 
     /// The patients `user_id` may see: attending, of the delegated facility, or a member. `text`
@@ -250,6 +256,70 @@ impl Store {
 
     pub async fn invitation(&self, id: &str) -> Result<Option<Invitation>> {
         Ok(self.invitations_where("i.id = $1", id).await?.into_iter().next())
+    }
+
+    /// R5.3: the group a patient or family account belongs to.
+    pub async fn family_group_of(&self, user_id: &str) -> Result<Option<String>> {
+        on_read!(self, |c| Ok(sqlx::query_scalar("SELECT group_id FROM family_members WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(c)
+            .await?))
+    }
+
+    pub async fn family_members(&self, group_id: &str) -> Result<Vec<FamilyMember>> {
+        on_read!(self, |c| {
+            let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+                "SELECT f.user_id, f.group_id, u.name, f.relationship, f.created_at FROM family_members f \
+                 JOIN users u ON u.id = f.user_id WHERE f.group_id = $1 AND u.status = 'approved' ORDER BY f.created_at",
+            )
+            .bind(group_id)
+            .fetch_all(c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(user_id, group_id, name, relationship, created_at)| FamilyMember {
+                    user_id,
+                    group_id,
+                    name,
+                    relationship,
+                    created_at,
+                })
+                .collect())
+        })
+    }
+
+    /// R5.3: the latest proposal of the group, with every answer so far.
+    pub async fn family_proposal(&self, group_id: &str) -> Result<Option<FamilyProposal>> {
+        let row: Option<(String, String, String, String, i64)> = on_read!(self, |c| {
+            sqlx::query_as(
+            "SELECT p.id, p.group_id, u.name, p.reason, p.created_at FROM family_proposals p JOIN users u ON u.id = p.proposed_by \
+             WHERE p.group_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT 1"
+        )
+        .bind(group_id)
+        .fetch_optional(c)
+        .await?
+        });
+        let Some((id, group_id, proposed_by_name, reason, created_at)) = row else { return Ok(None) };
+        let votes: Vec<(String, String, i64, String, i64)> = on_read!(self, |c| {
+            sqlx::query_as(
+            "SELECT v.user_id, u.name, v.agree, v.comment, v.created_at FROM family_votes v JOIN users u ON u.id = v.user_id \
+             WHERE v.proposal_id = $1 ORDER BY v.created_at, v.user_id"
+        )
+        .bind(&id)
+        .fetch_all(c)
+        .await?
+        });
+        let votes = votes
+            .into_iter()
+            .map(|(user_id, name, agree, comment, created_at)| FamilyVote {
+                user_id,
+                name,
+                agree: agree != 0,
+                comment,
+                created_at,
+            })
+            .collect();
+        Ok(Some(FamilyProposal { id, group_id, proposed_by_name, reason, created_at, votes }))
     }
 
     /// R10.5: open requests to leave a group.
@@ -454,6 +524,78 @@ impl Tx {
         .fetch_one(c)
         .await?);
         Ok(n > 0)
+    }
+
+    pub async fn insert_family_proposal(
+        &mut self,
+        id: &str,
+        group_id: &str,
+        by: &str,
+        reason: &str,
+        now: Micros,
+    ) -> Result<()> {
+        on_tx!(self, |c| sqlx::query(
+            "INSERT INTO family_proposals (id, group_id, proposed_by, reason, created_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(id)
+        .bind(group_id)
+        .bind(by)
+        .bind(reason)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// R5.3: a professional's answer; answering again replaces the earlier answer.
+    pub async fn put_family_vote(
+        &mut self,
+        proposal_id: &str,
+        user_id: &str,
+        agree: bool,
+        comment: &str,
+        now: Micros,
+    ) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+            "INSERT INTO family_votes (proposal_id, user_id, agree, comment, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (proposal_id, user_id) DO UPDATE SET agree = excluded.agree, comment = excluded.comment, created_at = excluded.created_at"
+        )
+        .bind(proposal_id)
+        .bind(user_id)
+        .bind(i64::from(agree))
+        .bind(comment)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    pub async fn insert_family_member(
+        &mut self,
+        user_id: &str,
+        group_id: &str,
+        relationship: &str,
+        by: &str,
+        now: Micros,
+    ) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+            "INSERT INTO family_members (user_id, group_id, relationship, created_by, created_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(user_id)
+        .bind(group_id)
+        .bind(relationship)
+        .bind(by)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
     }
 
     pub async fn insert_removal_request(

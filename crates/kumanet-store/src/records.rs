@@ -248,6 +248,35 @@ pub struct Invitation {
     pub responded_at: Option<Micros>,
 }
 
+/// R5.3: a proposal that the patient or family join, with each professional's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyProposal {
+    pub id: String,
+    pub group_id: String,
+    pub proposed_by_name: String,
+    pub reason: String,
+    pub created_at: Micros,
+    pub votes: Vec<FamilyVote>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyVote {
+    pub user_id: String,
+    pub name: String,
+    pub agree: bool,
+    pub comment: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyMember {
+    pub user_id: String,
+    pub group_id: String,
+    pub name: String,
+    pub relationship: String,
+    pub created_at: Micros,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RemovalRequest {
     pub id: String,

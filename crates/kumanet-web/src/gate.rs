@@ -228,6 +228,7 @@ fn facts(ctx: &PatientContext) -> Target {
         delegated_facility_id: ctx.patient.delegated_facility_id.clone(),
         consent: ctx.consent,
         actor_is_member: ctx.is_member,
+        actor_is_family: ctx.is_family,
     })
 }
 
@@ -334,7 +335,8 @@ async fn gate_inner(
                     Some(current) => accepted.is_some_and(|a| a >= current),
                     None => true,
                 },
-                pledge_signed: u.pledge_signed_at.is_some() || u.role == Role::Center,
+                // The pledge (様式3) is the professionals'; the center signs at setup.
+                pledge_signed: u.pledge_signed_at.is_some() || matches!(u.role, Role::Center | Role::PatientFamily),
                 must_change_password: must_change_password(u.password_issued, u.password_expires_at, now),
             });
             (actor, Some(u), Some(hash), s.csrf_token, None)
@@ -491,12 +493,15 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+    // A handler may set a stricter policy of its own (the consent scan is sandboxed); keep it.
+    if !h.contains_key("content-security-policy") {
+        set(
+            h,
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    );
+        );
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "same-origin");

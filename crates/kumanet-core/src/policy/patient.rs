@@ -58,6 +58,25 @@ pub fn check_basis(basis: EligibilityBasis, reason: &str) -> Result<(), &'static
     Ok(())
 }
 
+labelled_enum! {
+    /// R5.3: when the professionals have agreed that the patient or family may join.
+    FamilyRule {
+        All = "all": "参加中の専門職全員の合意",
+        Majority = "majority": "参加中の専門職の過半数の合意",
+    }
+}
+
+/// R5.3: is the agreement rule met? `professionals` counts the active professional members.
+pub fn agreement_met(rule: FamilyRule, professionals: usize, agree: usize, object: usize) -> bool {
+    if professionals == 0 {
+        return false;
+    }
+    match rule {
+        FamilyRule::All => object == 0 && agree >= professionals,
+        FamilyRule::Majority => agree * 2 > professionals,
+    }
+}
+
 /// R10.1: an invitation is valid for 14 days.
 pub const INVITATION_VALID_US: Micros = 14 * crate::MICROS_PER_DAY;
 
@@ -97,6 +116,16 @@ mod tests {
         assert!(check_basis(EligibilityBasis::HomeVisits, "").is_ok());
         assert!(check_basis(EligibilityBasis::JudgedNecessary, " ").is_err());
         assert!(check_basis(EligibilityBasis::JudgedNecessary, "独居で服薬管理が必要").is_ok());
+    }
+
+    #[test]
+    fn r5_3_agreement_rules() {
+        assert!(!agreement_met(FamilyRule::All, 3, 2, 0), "one has not answered");
+        assert!(!agreement_met(FamilyRule::All, 3, 2, 1), "one objects");
+        assert!(agreement_met(FamilyRule::All, 3, 3, 0));
+        assert!(agreement_met(FamilyRule::Majority, 3, 2, 1));
+        assert!(!agreement_met(FamilyRule::Majority, 4, 2, 0));
+        assert!(!agreement_met(FamilyRule::All, 0, 0, 0), "nobody to agree");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::login::LockoutRules;
 use super::password::MAX_AGE_DAYS_LIMIT;
+use super::patient::FamilyRule;
 use super::session::SessionRules;
 use crate::{MICROS_PER_HOUR, MICROS_PER_MINUTE};
 
@@ -22,6 +23,13 @@ pub struct Settings {
     pub lockout_threshold: u32,
     /// R8.6: minutes an account stays locked (1–1440, default 15).
     pub lockout_minutes: u32,
+    /// R5.3: the professionals' agreement a patient or family member needs to join (default: all).
+    #[serde(default = "default_family_rule")]
+    pub family_agreement: FamilyRule,
+}
+
+fn default_family_rule() -> FamilyRule {
+    FamilyRule::All
 }
 
 impl Default for Settings {
@@ -33,6 +41,7 @@ impl Default for Settings {
             password_max_age_days: MAX_AGE_DAYS_LIMIT,
             lockout_threshold: 10,
             lockout_minutes: 15,
+            family_agreement: FamilyRule::All,
         }
     }
 }

@@ -153,6 +153,8 @@ struct PolicyPage {
     policy: PolicyVersion,
     accepted: bool,
     form: FormState,
+    /// The pledge (様式3) is for professionals, not for patients and families.
+    needs_pledge: bool,
 }
 
 async fn policy_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, WebError> {
@@ -161,7 +163,8 @@ async fn policy_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, 
         Some(u) => app.store.accepted_policy_version(&u.id).await?.is_some_and(|v| v >= policy.version),
         None => false,
     };
-    Ok(render(&PolicyPage { chrome: Chrome::new(ctx, "運用ポリシー"), policy, accepted, form }))
+    let needs_pledge = ctx.user.as_ref().is_some_and(|u| u.role != kumanet_core::people::Role::PatientFamily);
+    Ok(render(&PolicyPage { chrome: Chrome::new(ctx, "運用ポリシー"), policy, accepted, form, needs_pledge }))
 }
 
 pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {

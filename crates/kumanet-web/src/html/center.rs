@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{FacilityKind, Role, UserStatus};
+use kumanet_core::policy::patient::FamilyRule;
 use kumanet_core::policy::settings::Settings;
 use kumanet_store::{ApplicationItem, AuditFilter, AuditRow, Facility, PolicyVersion, User, UserListItem, UserQuery};
 use serde::Deserialize;
@@ -319,6 +320,11 @@ struct SettingsPage {
     chrome: Chrome,
     form: FormState,
     saved: bool,
+    rules: Vec<Opt>,
+}
+
+fn rules() -> Vec<Opt> {
+    options(FamilyRule::ALL, FamilyRule::code, FamilyRule::label)
 }
 
 fn settings_form(s: &Settings) -> FormState {
@@ -329,11 +335,17 @@ fn settings_form(s: &Settings) -> FormState {
         ("password_max_age_days", &s.password_max_age_days.to_string()),
         ("lockout_threshold", &s.lockout_threshold.to_string()),
         ("lockout_minutes", &s.lockout_minutes.to_string()),
+        ("family_agreement", s.family_agreement.code()),
     ])
 }
 
 pub async fn settings_get(Extension(ctx): Extension<Ctx>) -> Response {
-    render(&SettingsPage { chrome: Chrome::new(&ctx, "設定"), form: settings_form(&ctx.settings), saved: false })
+    render(&SettingsPage {
+        chrome: Chrome::new(&ctx, "設定"),
+        form: settings_form(&ctx.settings),
+        saved: false,
+        rules: rules(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -352,6 +364,8 @@ pub struct SettingsForm {
     #[serde(default)]
     lockout_minutes: String,
     #[serde(default)]
+    family_agreement: String,
+    #[serde(default)]
     csrf: Option<String>,
 }
 
@@ -365,6 +379,7 @@ pub fn parse_settings(f: &SettingsForm) -> Result<Settings, WebError> {
             0
         })
     };
+    let family_agreement = FamilyRule::from_code(f.family_agreement.trim());
     let s = Settings {
         region_name: f.region_name.trim().to_string(),
         idle_timeout_minutes: num("idle_timeout_minutes", &f.idle_timeout_minutes),
@@ -372,7 +387,11 @@ pub fn parse_settings(f: &SettingsForm) -> Result<Settings, WebError> {
         password_max_age_days: num("password_max_age_days", &f.password_max_age_days),
         lockout_threshold: num("lockout_threshold", &f.lockout_threshold),
         lockout_minutes: num("lockout_minutes", &f.lockout_minutes),
+        family_agreement: family_agreement.unwrap_or(FamilyRule::All),
     };
+    if family_agreement.is_none() {
+        errors.add("family_agreement", "患者・家族の参加に必要な合意を選んでください。");
+    }
     errors.into_result()?;
     Ok(s)
 }
@@ -388,13 +407,17 @@ pub async fn settings_post(
         Err(e) => Err(e),
     };
     match result {
-        Ok(s) => {
-            Ok(render(&SettingsPage { chrome: Chrome::new(&ctx, "設定"), form: settings_form(&s), saved: true }))
-        }
+        Ok(s) => Ok(render(&SettingsPage {
+            chrome: Chrome::new(&ctx, "設定"),
+            form: settings_form(&s),
+            saved: true,
+            rules: rules(),
+        })),
         Err(WebError::Invalid(errors)) => Ok(unprocessable(render(&SettingsPage {
             chrome: Chrome::new(&ctx, "設定"),
             form: FormState::from_pairs(&body, errors),
             saved: false,
+            rules: rules(),
         }))),
         Err(e) => Err(e),
     }

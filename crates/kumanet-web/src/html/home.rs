@@ -28,6 +28,8 @@ struct HomePage {
     password_expires: Option<String>,
     patients: Vec<kumanet_store::Patient>,
     invitations: usize,
+    /// R5.3: for a patient or family account, the shared part of their group.
+    family_group: Option<String>,
 }
 
 pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
@@ -39,7 +41,9 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         _ => None,
     };
     let notifications = app.store.notifications(&u.id, 20).await?;
-    let approved = u.status == UserStatus::Approved;
+    let family = u.role == Role::PatientFamily;
+    let family_group = if family { app.store.family_group_of(&u.id).await? } else { None };
+    let approved = u.status == UserStatus::Approved && !family;
     let (patients, invitations) = if approved {
         let mut p = app.store.visible_patients(&u.id, u.facility_id.as_deref(), None).await?;
         p.truncate(20);
@@ -58,6 +62,7 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         password_expires: u.password_expires_at.map(jst),
         patients,
         invitations,
+        family_group,
     }))
 }
 

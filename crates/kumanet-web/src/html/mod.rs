@@ -40,7 +40,11 @@ impl Chrome {
             u.status == UserStatus::Approved
                 && !kumanet_core::policy::login::must_change_password(u.password_issued, u.password_expires_at, ctx.now)
         });
-        if let (Some(u), true) = (&ctx.user, full) {
+        if let (Some(u), true) = (&ctx.user, full && ctx.user.as_ref().is_some_and(|u| u.role == Role::PatientFamily)) {
+            let _ = u;
+            nav.push(("/".to_string(), "ホーム"));
+            nav.push(("/profile".to_string(), "プロフィール"));
+        } else if let (Some(u), true) = (&ctx.user, full) {
             nav.push(("/".to_string(), "ホーム"));
             nav.push(("/patients".to_string(), "患者さん"));
             nav.push(("/invitations".to_string(), "招待"));

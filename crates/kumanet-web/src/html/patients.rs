@@ -347,6 +347,11 @@ struct GroupPage {
     q: String,
     candidates: Vec<UserListItem>,
     form: FormState,
+    proposal: Option<kumanet_store::FamilyProposal>,
+    agreement: (usize, usize, usize, bool),
+    my_vote: Option<bool>,
+    family: Vec<kumanet_store::FamilyMember>,
+    rule: &'static str,
 }
 
 #[derive(Deserialize, Default)]
@@ -398,6 +403,10 @@ async fn group_page(
         serde_json::json!({ "group_id": group.id, "members": members.len() }),
     )
     .await?;
+    let proposal = app.store.family_proposal(&group.id).await?;
+    let agreement = patients::agreement(app, ctx, &group.id).await?;
+    let my_vote = proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == me).map(|v| v.agree));
+    let family = app.store.family_members(&group.id).await?;
     Ok(render(&GroupPage {
         chrome: Chrome::new(ctx, &format!("{}さんのグループ", p.patient.name)),
         group_id: group.id,
@@ -411,6 +420,11 @@ async fn group_page(
         q,
         candidates,
         form,
+        proposal,
+        agreement,
+        my_vote,
+        family,
+        rule: ctx.settings.family_agreement.label(),
     }))
 }
 
@@ -533,5 +547,113 @@ pub async fn invitation_post(
             })))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients/shared.html")]
+struct SharedPage {
+    chrome: Chrome,
+    group_id: String,
+    members: Vec<Member>,
+    family: Vec<kumanet_store::FamilyMember>,
+    professional: bool,
+}
+
+/// R5.3: the part shared with the patient and family: members by name and profession only.
+pub async fn shared_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let group = p.group.clone().ok_or(WebError::NotFound)?;
+    let members = app.store.members(&group.id).await?;
+    let family = app.store.family_members(&group.id).await?;
+    view_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, serde_json::json!({ "group_id": group.id })).await?;
+    Ok(render(&SharedPage {
+        chrome: Chrome::new(&ctx, &format!("{}さんのグループ(患者・家族と共有)", p.patient.name)),
+        professional: !p.is_family,
+        group_id: group.id,
+        members,
+        family,
+    }))
+}
+
+fn back_to_group(p: &PatientContext) -> Response {
+    Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response()
+}
+
+async fn group_with_errors(
+    app: &App,
+    ctx: &Ctx,
+    p: Arc<PatientContext>,
+    body: &Bytes,
+    e: WebError,
+) -> Result<Response, WebError> {
+    match e {
+        WebError::Invalid(errors) => {
+            Ok(unprocessable(group_page(app, ctx, p, String::new(), FormState::from_pairs(body, errors)).await?))
+        }
+        other => Err(other),
+    }
+}
+
+pub async fn family_propose_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: NoteForm = parse_form(&body)?;
+    match patients::propose_family(&app, &ctx, &p, &f).await {
+        Ok(()) => Ok(back_to_group(&p)),
+        Err(e) => group_with_errors(&app, &ctx, p, &body, e).await,
+    }
+}
+
+pub async fn family_vote_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: patients::VoteForm = parse_form(&body)?;
+    match patients::vote_family(&app, &ctx, &p, &f).await {
+        Ok(()) => Ok(back_to_group(&p)),
+        Err(e) => group_with_errors(&app, &ctx, p, &body, e).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients/family_issued.html")]
+struct FamilyIssuedPage {
+    chrome: Chrome,
+    issued: crate::service::admin::Issued,
+    patient_name: String,
+    region: String,
+    group_id: String,
+}
+
+/// R5.3: the account, and a printable invitation letter with the one-time password.
+pub async fn family_account_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: patients::FamilyForm = parse_form(&body)?;
+    match patients::create_family_account(&app, &ctx, &p, &f).await {
+        Ok(issued) => Ok(render(&FamilyIssuedPage {
+            chrome: Chrome::new(&ctx, "患者・家族のアカウントを作成しました"),
+            issued,
+            patient_name: p.patient.name.clone(),
+            region: ctx.settings.region_name.clone(),
+            group_id: p.group.as_ref().map(|g| g.id.clone()).unwrap_or_default(),
+        })),
+        Err(e) => group_with_errors(&app, &ctx, p, &body, e).await,
     }
 }

@@ -397,7 +397,7 @@ pub async fn accept_policy(app: &App, ctx: &Ctx, f: &AcceptForm) -> Result<(), W
     if f.agree.is_none() {
         errors.add("agree", "運用ポリシーに同意いただく必要があります。");
     }
-    if f.pledge.is_none() {
+    if f.pledge.is_none() && u.role != Role::PatientFamily {
         errors.add("pledge", "誓約書(様式3)の内容を確認し、誓約いただく必要があります。");
     }
     if f.version != current {

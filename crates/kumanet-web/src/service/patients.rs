@@ -417,3 +417,161 @@ pub async fn request_removal(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteF
     .await?;
     tx.commit().await.map_err(WebError::from)
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteForm {
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// R5.3: a manager proposes that the patient or family take part, saying why.
+pub async fn propose_family(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteForm) -> Result<(), WebError> {
+    let group = group_of(p)?;
+    let mut errors = FieldErrors::default();
+    let reason = required_text(&f.note, "note", "参加が必要・有効と考える理由", 300, &mut errors);
+    errors.into_result()?;
+    let mut tx = app.store.begin().await?;
+    let id = new_id();
+    tx.insert_family_proposal(&id, &group.id, ctx.user_id(), &reason, ctx.now).await?;
+    tx.audit(
+        ctx.audit(AuditAction::FamilyProposed, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "group_id": group.id, "proposal_id": id })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// R5.3: each active professional member agrees or objects, with a comment (required to object).
+pub async fn vote_family(app: &App, ctx: &Ctx, p: &PatientContext, f: &VoteForm) -> Result<(), WebError> {
+    let group = group_of(p)?;
+    let proposal = app
+        .store
+        .family_proposal(&group.id)
+        .await?
+        .ok_or_else(|| WebError::BadRequest("患者・家族の参加はまだ提案されていません。".into()))?;
+    let mut errors = FieldErrors::default();
+    let agree = match f.decision.as_str() {
+        "agree" => Some(true),
+        "object" => Some(false),
+        _ => {
+            errors.add("decision", "賛成か反対かを選んでください。");
+            None
+        }
+    };
+    let comment = f.comment.trim().to_string();
+    if agree == Some(false) && comment.is_empty() {
+        errors.add("comment", "反対の場合は、理由をコメントに書いてください。");
+    }
+    if comment.chars().count() > 300 {
+        errors.add("comment", "コメントは300文字以内で入力してください。");
+    }
+    errors.into_result()?;
+    let agree = agree.unwrap_or(false);
+    let mut tx = app.store.begin().await?;
+    tx.put_family_vote(&proposal.id, ctx.user_id(), agree, &comment, ctx.now).await?;
+    tx.audit(ctx.audit(AuditAction::FamilyVoted, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "group_id": group.id, "proposal_id": proposal.id, "agree": agree,
+        }),
+    ))
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// The state of the agreement: (active professionals, agree, object, rule met).
+pub async fn agreement(app: &App, ctx: &Ctx, group_id: &str) -> Result<(usize, usize, usize, bool), WebError> {
+    let members = app.store.members(group_id).await?;
+    let Some(proposal) = app.store.family_proposal(group_id).await? else { return Ok((members.len(), 0, 0, false)) };
+    let active = |id: &str| members.iter().any(|m| m.user_id == id);
+    let agree = proposal.votes.iter().filter(|v| v.agree && active(&v.user_id)).count();
+    let object = proposal.votes.iter().filter(|v| !v.agree && active(&v.user_id)).count();
+    let met = kumanet_core::policy::patient::agreement_met(ctx.settings.family_agreement, members.len(), agree, object);
+    Ok((members.len(), agree, object, met))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyForm {
+    #[serde(default)]
+    pub login_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kana: String,
+    #[serde(default)]
+    pub relationship: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// R5.3: once the agreement rule is met, a manager creates the patient/family account with a
+/// one-time password; it sees only the shared part of this one group.
+pub async fn create_family_account(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    f: &FamilyForm,
+) -> Result<crate::service::admin::Issued, WebError> {
+    let group = group_of(p)?;
+    let (_, _, _, met) = agreement(app, ctx, &group.id).await?;
+    if !met {
+        return Err(WebError::BadRequest(format!(
+            "参加中の専門職の合意({})がまだ得られていないため、アカウントを作成できません。",
+            ctx.settings.family_agreement.label()
+        )));
+    }
+    let mut errors = FieldErrors::default();
+    let login_id = kumanet_core::people::LoginId::parse(&f.login_id).map_err(|m| errors.add("login_id", m)).ok();
+    let name = parse_name(&f.name, "氏名").map_err(|m| errors.add("name", m)).unwrap_or_default();
+    let kana = parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).unwrap_or_default();
+    let relationship =
+        required_text(&f.relationship, "relationship", "患者さんとの関係(本人・長女など)", 32, &mut errors);
+    errors.into_result()?;
+    let Some(login_id) = login_id else { return Err(WebError::Internal("login id".into())) };
+    let password = crate::passwords::issue_password();
+    let hash = app.hasher.hash(&password).await?;
+    let user_id = new_id();
+    let mut tx = app.store.begin().await?;
+    tx.insert_user(
+        &kumanet_store::NewUser {
+            id: user_id.clone(),
+            login_id: login_id.as_str().to_string(),
+            name: name.clone(),
+            kana,
+            role: Role::PatientFamily,
+            profession: None,
+            facility_id: None,
+            email: String::new(),
+            phone: String::new(),
+            status: UserStatus::Approved,
+            password_hash: hash,
+            password_issued: true,
+            password_expires_at: None,
+        },
+        ctx.now,
+    )
+    .await
+    .map_err(|e| match WebError::from(e) {
+        WebError::Conflict(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("login_id", "このログインIDはすでに使われています。別のIDにしてください。");
+            WebError::Invalid(errors)
+        }
+        other => other,
+    })?;
+    tx.insert_family_member(&user_id, &group.id, &relationship, ctx.user_id(), ctx.now).await?;
+    tx.audit(ctx.audit(AuditAction::FamilyJoined, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "group_id": group.id, "user_id": user_id, "relationship": relationship,
+        }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(crate::service::admin::Issued { user_id, login_id: login_id.as_str().to_string(), name, password })
+}

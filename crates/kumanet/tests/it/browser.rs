@@ -223,7 +223,7 @@ impl Browser {
     }
 
     /// The elements matching a CSS selector right now.
-    pub(crate) async fn all(&self, css: &str) -> Vec<String> {
+    async fn all(&self, css: &str) -> Vec<String> {
         let started = Instant::now();
         loop {
             match self.post("/elements", json!({ "using": "css selector", "value": css })).await {
@@ -290,7 +290,7 @@ impl Browser {
         assert_eq!(self.get(&format!("/element/{id}/selected")).await, Ok(json!(true)), "{css} is ticked");
     }
 
-    pub(crate) async fn click(&self, css: &str) {
+    async fn click(&self, css: &str) {
         let id = self.el(css).await;
         self.post(&format!("/element/{id}/click"), json!({})).await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }

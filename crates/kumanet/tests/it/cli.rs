@@ -182,7 +182,7 @@ fn migrate_is_idempotent() {
         .arg("SELECT name FROM schema_migrations")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "0001_foundation\n0002_patients");
+    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "0001_foundation\n0002_patients\n0003_family");
 }
 
 #[test]

@@ -290,3 +290,103 @@ both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| asy
     assert_eq!(audit_rows(&srv, "group.member_removed").await.len(), 1);
     assert_eq!(audit_rows(&srv, "invitation.accepted").await.len(), 2);
 });
+
+both!(r5_3_the_family_joins_only_after_the_professionals_agree, |srv: Srv| async move {
+    let t = team(&srv).await;
+    let p = register_patient(&t.doctor, "熊谷 一郎", "くまがや いちろう").await;
+    assert_eq!(record_consent(&t.doctor, &p, None).await.status, 303);
+    let group = create_group(&t.doctor, &p).await;
+    invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
+    let account = |login: &'static str| {
+        vec![("login_id", login), ("name", "熊谷 花子"), ("kana", "くまがや はなこ"), ("relationship", "長女")]
+    };
+    // No account without a proposal and the agreement.
+    let r = t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("合意(参加中の専門職全員の合意)がまだ得られていない"));
+    // Only a manager proposes, with a reason.
+    assert_eq!(t.pharmacist.post_form(&format!("/groups/{group}/family/proposal"), &[("note", "x")]).await.status, 403);
+    assert_eq!(t.doctor.post_form(&format!("/groups/{group}/family/proposal"), &[("note", "")]).await.status, 422);
+    assert_eq!(
+        t.doctor
+            .post_form(&format!("/groups/{group}/family/proposal"), &[("note", "介護の様子を共有するため")])
+            .await
+            .status,
+        303
+    );
+    // Each professional agrees or objects; objecting needs a comment.
+    assert_eq!(
+        t.doctor
+            .post_form(&format!("/groups/{group}/family/vote"), &[("decision", "agree"), ("comment", "")])
+            .await
+            .status,
+        303
+    );
+    let r = t
+        .pharmacist
+        .post_form(&format!("/groups/{group}/family/vote"), &[("decision", "object"), ("comment", "")])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("反対の場合は、理由をコメントに書いてください"));
+    let r = t
+        .pharmacist
+        .post_form(
+            &format!("/groups/{group}/family/vote"),
+            &[("decision", "object"), ("comment", "服薬の話し合いが先です")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = t.doctor.get(&format!("/groups/{group}")).await;
+    assert!(page.by_id("agreement-state").unwrap().contains("賛成 1 ・ 反対 1 / 専門職 2人"));
+    assert!(!page.body.contains("id=\"create-family\""));
+    assert_eq!(
+        t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await.status,
+        400
+    );
+    // The objection is withdrawn after the discussion: the rule is met.
+    assert_eq!(
+        t.pharmacist
+            .post_form(&format!("/groups/{group}/family/vote"), &[("decision", "agree"), ("comment", "話し合いました")])
+            .await
+            .status,
+        303
+    );
+    let page = t.doctor.get(&format!("/groups/{group}")).await;
+    assert!(page.body.contains("<strong>合意が得られました</strong>"));
+    let r = t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("くまねっと ご利用のご案内") && r.body.contains("熊谷 一郎さんの在宅療養"),
+        "a printable letter"
+    );
+    let pw = r.by_id("issued-password").unwrap();
+    // The family account: same password rules, then only the shared part of this one group.
+    let family = login_ok(&srv, "kumagaya.family", &pw).await;
+    assert_eq!(family.get("/").await.location(), "/password");
+    assert_eq!(change_password(&family, &pw, PASSWORD).await.status, 303);
+    let policy = family.get("/policy").await;
+    assert!(!policy.body.contains("name=\"pledge\""), "the pledge (様式3) is for professionals");
+    let v = family.get("/api/v1/session").await.json()["current_policy_version"].as_i64().unwrap().to_string();
+    assert_eq!(family.post_form("/policy", &[("version", &v), ("agree", "on")]).await.status, 303);
+    let home = family.get("/").await;
+    assert!(home.body.contains(&format!("href=\"/groups/{group}/shared\"")));
+    assert!(!home.body.contains("href=\"/directory\"") && !home.body.contains("href=\"/patients\""));
+    let shared = family.get(&format!("/groups/{group}/shared")).await;
+    assert_eq!(shared.status, 200);
+    assert!(shared.body.contains("薬剤師") && shared.body.contains("医師"), "members by profession");
+    assert!(!shared.body.contains("あおば薬局") && !shared.body.contains("ひまわりクリニック"), "no facilities");
+    for path in [
+        format!("/groups/{group}"),
+        format!("/patients/{p}"),
+        "/directory".to_string(),
+        "/patients".to_string(),
+        "/invitations".to_string(),
+    ] {
+        assert_eq!(family.get(&path).await.status, 403, "{path}");
+    }
+    // A second family account is not possible with the same login id.
+    let r = t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(audit_rows(&srv, "family.joined").await.len(), 1);
+    assert_eq!(audit_rows(&srv, "family.voted").await.len(), 3);
+});

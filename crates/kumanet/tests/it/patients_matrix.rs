@@ -6,13 +6,23 @@ use crate::helpers::*;
 use crate::patients::{create_group, invite_and_join, record_consent, register_patient, team, PNG};
 use kumanet_web::Find;
 
-const ROLES: [&str; 9] =
-    ["anonymous", "pending", "attending", "delegate", "member", "non_member", "removed_member", "admin_same", "center"];
+const ROLES: [&str; 10] = [
+    "anonymous",
+    "pending",
+    "attending",
+    "delegate",
+    "member",
+    "non_member",
+    "removed_member",
+    "admin_same",
+    "center",
+    "family",
+];
 
 /// Per role, in the order of `ROLES`: A allowed · L login required · D denied (403).
 fn expected(method: &str, path: &str) -> Option<&'static str> {
-    const VIEW: &str = "LDAAADDDD";
-    const MANAGE: &str = "LDAADDDDD";
+    const VIEW: &str = "LDAAADDDDD";
+    const MANAGE: &str = "LDAADDDDDD";
     Some(match (method, path) {
         ("GET", "/patients/{patient_id}" | "/groups/{group_id}") => VIEW,
         ("GET", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/form") => MANAGE,
@@ -20,9 +30,13 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/withdraw") => MANAGE,
         ("POST", "/patients/{patient_id}/group" | "/groups/{group_id}/invitations") => MANAGE,
         ("POST", "/groups/{group_id}/members/{user_id}/remove") => MANAGE,
-        ("POST", "/patients/{patient_id}/delegation") => "LDADDDDDD",
-        ("POST", "/groups/{group_id}/leave") => "LDDDADDDD",
-        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDADDD",
+        ("POST", "/patients/{patient_id}/delegation") => "LDADDDDDDD",
+        ("POST", "/groups/{group_id}/leave") => "LDDDADDDDD",
+        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDADDDD",
+        // R5.3: the shared part is the only thing a patient or family member reaches.
+        ("GET", "/groups/{group_id}/shared") => "LDAAADDDDA",
+        ("POST", "/groups/{group_id}/family/proposal" | "/groups/{group_id}/family/accounts") => MANAGE,
+        ("POST", "/groups/{group_id}/family/vote") => "LDADADDDDD",
         _ => return None,
     })
 }
@@ -30,9 +44,12 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
 /// After withdrawal nothing new is shared: no group, no invitation, no joining (R4.3).
 fn after_withdrawal(method: &str, path: &str, normal: &'static str) -> &'static str {
     match (method, path) {
-        ("POST", "/groups/{group_id}/invitations" | "/patients/{patient_id}/group") => "LDDDDDDDD",
-        ("POST", "/patients/{patient_id}/consent/withdraw") => "LDDDDDDDD",
-        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDDDDD",
+        ("POST", "/groups/{group_id}/invitations" | "/patients/{patient_id}/group") => "LDDDDDDDDD",
+        ("POST", "/patients/{patient_id}/consent/withdraw") => "LDDDDDDDDD",
+        ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDDDDDD",
+        ("POST", "/groups/{group_id}/family/proposal" | "/groups/{group_id}/family/accounts") => "LDDDDDDDDD",
+        // The family account belongs to the first patient's group only.
+        ("GET", "/groups/{group_id}/shared") => "LDAAADDDDD",
         _ => normal,
     }
 }
@@ -105,6 +122,35 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
             .id;
         cases.push(Case { patient, group, consent, invitation });
     }
+    // R5.3 for the first patient: proposed, agreed by both active professionals, account made.
+    let g = &cases[0].group;
+    assert_eq!(
+        t.doctor
+            .post_form(&format!("/groups/{g}/family/proposal"), &[("note", "介護の様子を共有するため")])
+            .await
+            .status,
+        303
+    );
+    for c in [&t.doctor, &t.pharmacist] {
+        assert_eq!(
+            c.post_form(&format!("/groups/{g}/family/vote"), &[("decision", "agree"), ("comment", "")]).await.status,
+            303
+        );
+    }
+    let r = t
+        .doctor
+        .post_form(
+            &format!("/groups/{g}/family/accounts"),
+            &[
+                ("login_id", "kumagaya.family"),
+                ("name", "熊谷 花子"),
+                ("kana", "くまがや はなこ"),
+                ("relationship", "長女"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let family = activate(&srv, "kumagaya.family", &r.by_id("issued-password").unwrap()).await;
     // The second patient's consent is withdrawn.
     let r = t
         .doctor
@@ -113,8 +159,18 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
     assert_eq!(r.status, 303);
 
     let anonymous = Client::new(&srv);
-    let clients =
-        [&anonymous, &pending, &t.doctor, &t.nurse_n, &t.pharmacist, &t.w.nurse, &removed, &t.w.admin_a, &t.w.center];
+    let clients = [
+        &anonymous,
+        &pending,
+        &t.doctor,
+        &t.nurse_n,
+        &t.pharmacist,
+        &t.w.nurse,
+        &removed,
+        &t.w.admin_a,
+        &t.w.center,
+        &family,
+    ];
     let routes: Vec<_> = kumanet_web::route_table()
         .into_iter()
         .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation))
