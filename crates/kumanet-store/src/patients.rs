@@ -258,6 +258,18 @@ impl Store {
         Ok(self.invitations_where("i.id = $1", id).await?.into_iter().next())
     }
 
+    /// R7.1: the active group memberships of a facility's staff: (user id, group id, patient name).
+    pub async fn facility_memberships(&self, facility_id: &str) -> Result<Vec<(String, String, String)>> {
+        on_read!(self, |c| Ok(sqlx::query_as(
+            "SELECT m.user_id, m.group_id, p.name FROM group_members m JOIN users u ON u.id = m.user_id \
+             JOIN patient_groups g ON g.id = m.group_id JOIN patients p ON p.id = g.patient_id \
+             WHERE u.facility_id = $1 AND m.removed_at IS NULL ORDER BY p.kana, m.group_id"
+        )
+        .bind(facility_id)
+        .fetch_all(c)
+        .await?))
+    }
+
     /// R5.3: the group a patient or family account belongs to.
     pub async fn family_group_of(&self, user_id: &str) -> Result<Option<String>> {
         on_read!(self, |c| Ok(sqlx::query_scalar("SELECT group_id FROM family_members WHERE user_id = $1")

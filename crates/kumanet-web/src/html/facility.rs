@@ -25,6 +25,14 @@ struct StaffPage {
     staff: Vec<UserListItem>,
     pending: Vec<ApplicationItem>,
     can_manage: bool,
+    /// R7.1: which of the staff are in which patient's group.
+    memberships: Vec<(String, String, String)>,
+}
+
+impl StaffPage {
+    fn groups_of(&self, user_id: &str) -> Vec<&str> {
+        self.memberships.iter().filter(|(u, _, _)| u == user_id).map(|(_, _, name)| name.as_str()).collect()
+    }
 }
 
 fn facility_of(r: &Resolved) -> Result<Facility, WebError> {
@@ -51,16 +59,24 @@ pub async fn staff_get(
             pending.push(item);
         }
     }
+    let memberships = app.store.facility_memberships(&facility.id).await?;
     audit_view(
         &app,
         &ctx,
         AuditAction::StaffListed,
         Some(("facility", &facility.id)),
-        serde_json::json!({ "count": staff.len() }),
+        serde_json::json!({ "count": staff.len(), "memberships": memberships.len() }),
     )
     .await?;
     let can_manage = ctx.user.as_ref().is_some_and(|u| u.role == Role::FacilityAdmin);
-    Ok(render(&StaffPage { chrome: Chrome::new(&ctx, "職員の管理"), facility, staff, pending, can_manage }))
+    Ok(render(&StaffPage {
+        chrome: Chrome::new(&ctx, "職員の管理"),
+        facility,
+        staff,
+        pending,
+        can_manage,
+        memberships,
+    }))
 }
 
 #[derive(Template)]

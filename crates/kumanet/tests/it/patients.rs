@@ -189,6 +189,16 @@ both!(r4_1_r4_2_r4_3_consent_gates_sharing_and_withdrawal_freezes_the_group, |sr
     let group = create_group(&t.doctor, &p).await;
     invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
     assert_eq!(t.pharmacist.get(&format!("/groups/{group}")).await.status, 200);
+    // R7.1: the pharmacy's admin sees which of their staff are in which patient's group.
+    let admin_p = login_ok(&srv, "admin.p", PASSWORD).await;
+    let fac_p = srv.store.user_by_login("admin.p").await.unwrap().unwrap().facility_id.unwrap();
+    let staff = admin_p.get(&format!("/facilities/{fac_p}/staff")).await;
+    assert!(staff.body.contains("参加しているグループ: 熊谷 一郎さん"), "{}", staff.body);
+    // The visiting-nurse station's staff are in no group here: nothing listed for its admin.
+    let admin_n = login_ok(&srv, "admin.n", PASSWORD).await;
+    let staff_n = admin_n.get(&format!("/facilities/{}/staff", t.fac_n)).await;
+    assert_eq!(staff_n.status, 200);
+    assert!(!staff_n.body.contains("参加しているグループ"));
     assert_eq!(
         t.pharmacist.get(&format!("/patients/{p}/consent/{}/scan", consent.id)).await.status,
         403,
