@@ -48,6 +48,28 @@ pub fn iso_date_jst(us: Micros) -> String {
     }
 }
 
+/// A stored calendar date `YYYY-MM-DD` shown as `1940年4月1日`; anything else as it is.
+pub fn ymd(date: &str) -> String {
+    let mut it = date.splitn(3, '-');
+    match (
+        it.next().and_then(|y| y.parse::<i32>().ok()),
+        it.next().and_then(|m| m.parse::<u8>().ok()),
+        it.next().and_then(|d| d.parse::<u8>().ok()),
+    ) {
+        (Some(y), Some(m), Some(d)) => format!("{y}年{m}月{d}日"),
+        _ => date.to_string(),
+    }
+}
+
+/// Age in whole years on the day of `now` (Japan time), from a `YYYY-MM-DD` birth date.
+pub fn age(birth: &str, now: Micros) -> Option<i32> {
+    let today = iso_date_jst(now);
+    let year = |s: &str| s.get(0..4).and_then(|y| y.parse::<i32>().ok());
+    let (by, ty) = (year(birth)?, year(&today)?);
+    let had_birthday = today.get(5..)? >= birth.get(5..)?;
+    Some(ty - by - i32::from(!had_birthday))
+}
+
 /// ISO 8601 in UTC with seconds, for exports.
 pub fn iso_utc(us: Micros) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
@@ -76,5 +98,9 @@ mod tests {
         assert_eq!(datetime(us), "2026年11月24日(火) 14:05");
         assert_eq!(date(us), "2026年11月24日(火)");
         assert_eq!(parse_date_jst("2026-11-24").map(datetime).as_deref(), Some("2026年11月24日(火) 00:00"));
+        assert_eq!(ymd("1940-04-01"), "1940年4月1日");
+        assert_eq!(age("1940-04-01", us), Some(86));
+        assert_eq!(age("1940-11-25", us), Some(85), "the birthday is tomorrow");
+        assert_eq!(age("1940-11-24", us), Some(86));
     }
 }

@@ -117,6 +117,7 @@ struct ShowPage {
     withdrawn: bool,
     facilities: Vec<Facility>,
     form: FormState,
+    chrome_now: i64,
 }
 
 async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Result<Response, WebError> {
@@ -138,6 +139,7 @@ async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState
         attending,
         facilities,
         form,
+        chrome_now: ctx.now,
     }))
 }
 
