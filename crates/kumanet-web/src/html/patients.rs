@@ -124,9 +124,7 @@ async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState
     let consents = app.store.consents(&p.patient.id).await?;
     let me = ctx.user_id();
     let attending = p.patient.attending_id == me;
-    let manager = attending
-        || (p.patient.delegated_facility_id.is_some()
-            && p.patient.delegated_facility_id == ctx.user.as_ref().and_then(|u| u.facility_id.clone()));
+    let manager = patients::manages(ctx, &p);
     let facilities = if attending { app.store.facilities().await? } else { Vec::new() };
     view_audit(app, ctx, AuditAction::PatientViewed, &p, serde_json::json!({})).await?;
     Ok(render(&ShowPage {
@@ -372,9 +370,7 @@ async fn group_page(
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let members = app.store.members(&group.id).await?;
     let me = ctx.user_id();
-    let manager = p.patient.attending_id == me
-        || (p.patient.delegated_facility_id.is_some()
-            && p.patient.delegated_facility_id == ctx.user.as_ref().and_then(|u| u.facility_id.clone()));
+    let manager = patients::manages(ctx, &p);
     let (invitations, requests) = if manager {
         (app.store.pending_invitations_of_group(&group.id).await?, app.store.removal_requests(&group.id).await?)
     } else {

@@ -277,6 +277,14 @@ pub struct InviteForm {
     pub csrf: Option<String>,
 }
 
+/// R5.1: does the asker manage this patient's group (attending physician, or staff of the delegated
+/// facility)? For showing the managers' controls; the gate decides every operation itself.
+pub fn manages(ctx: &Ctx, p: &PatientContext) -> bool {
+    let facility = ctx.user.as_ref().and_then(|u| u.facility_id.clone());
+    p.patient.attending_id == ctx.user_id()
+        || (p.patient.delegated_facility_id.is_some() && p.patient.delegated_facility_id == facility)
+}
+
 fn group_of(p: &PatientContext) -> Result<&Group, WebError> {
     p.group.as_ref().ok_or(WebError::NotFound)
 }
