@@ -265,7 +265,13 @@ fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(),
     let manager = attending || delegate;
     let allowed = match action {
         ViewPatient | ViewGroup | ViewSharedPart => manager || p.actor_is_member,
-        VoteFamily => p.actor_is_member,
+        // R4.3: after withdrawal the group is read-only, the agreement included.
+        VoteFamily => {
+            if !p.actor_is_member {
+                return Err(Denied::Forbidden);
+            }
+            return sharing(p.consent);
+        }
         ProposeFamily | CreateFamilyAccount => {
             if !manager {
                 return Err(Denied::Forbidden);
@@ -485,6 +491,7 @@ mod tests {
         assert_eq!(decide(&dr, Action::ProposeFamily, &facts(ConsentState::Given, true)), Ok(()));
         let member = user(Role::Staff, Some("pharmacy"), UserStatus::Approved);
         assert_eq!(decide(&member, Action::VoteFamily, &facts(ConsentState::Given, true)), Ok(()));
+        assert_eq!(decide(&member, Action::VoteFamily, &facts(ConsentState::Withdrawn, true)), Err(Denied::ReadOnly));
         assert_eq!(
             decide(&member, Action::CreateFamilyAccount, &facts(ConsentState::Given, true)),
             Err(Denied::Forbidden)

@@ -406,11 +406,15 @@ pub async fn accept_policy(app: &App, ctx: &Ctx, f: &AcceptForm) -> Result<(), W
     errors.into_result()?;
     let mut tx = app.store.begin().await?;
     tx.accept_policy(&u.id, current, ctx.now).await?;
-    tx.sign_pledge(&u.id, ctx.now).await?;
+    // The pledge (様式3) is the professionals'; a patient or family account is never asked for it.
+    let pledge = u.role != Role::PatientFamily;
+    if pledge {
+        tx.sign_pledge(&u.id, ctx.now).await?;
+    }
     tx.audit(
         ctx.audit(AuditAction::PolicyAccepted, AuditResult::Ok)
             .on("policy", &current.to_string())
-            .details(serde_json::json!({ "version": current, "pledge": true })),
+            .details(serde_json::json!({ "version": current, "pledge": pledge })),
     )
     .await?;
     tx.commit().await.map_err(WebError::from)

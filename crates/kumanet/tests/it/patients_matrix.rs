@@ -48,6 +48,7 @@ fn after_withdrawal(method: &str, path: &str, normal: &'static str) -> &'static 
         ("POST", "/patients/{patient_id}/consent/withdraw") => "LDDDDDDDDD",
         ("GET" | "POST", "/invitations/{invitation_id}") => "LDDDDDDDDD",
         ("POST", "/groups/{group_id}/family/proposal" | "/groups/{group_id}/family/accounts") => "LDDDDDDDDD",
+        ("POST", "/groups/{group_id}/family/vote") => "LDDDDDDDDD",
         // The family account belongs to the first patient's group only.
         ("GET", "/groups/{group_id}/shared") => "LDAAADDDDD",
         _ => normal,
