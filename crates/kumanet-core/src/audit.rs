@@ -57,6 +57,7 @@ labelled_enum! {
         GroupCreated = "group.created": "グループの作成",
         GroupViewed = "group.viewed": "グループの閲覧",
         MemberInvited = "group.invited": "グループへの招待",
+        InvitationViewed = "invitation.viewed": "招待の閲覧",
         InvitationAccepted = "invitation.accepted": "招待の受諾",
         InvitationDeclined = "invitation.declined": "招待の辞退",
         MemberRemoved = "group.member_removed": "メンバーの解除",

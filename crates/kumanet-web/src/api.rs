@@ -2,24 +2,30 @@
 //! the same gate. Unknown fields are refused. Described at `/api/v1/openapi.json`, generated from
 //! the route table so the document cannot miss a route.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use kumanet_core::audit::AuditAction;
 use kumanet_core::people::{Role, UserStatus};
+use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
 use kumanet_core::policy::settings::Settings;
-use kumanet_store::{UserListItem, UserQuery};
+use kumanet_store::{PatientContext, UserListItem, UserQuery};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, WebError};
+use crate::error::{ApiError, FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
 use crate::html::center::AuditQuery;
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
 use crate::service::admin::{self, audit_view, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
+use crate::service::patients::{
+    self, AnswerForm, ConsentInput, DelegationForm, FamilyForm, InviteForm, NoteForm, PatientForm, VoteForm,
+};
 use crate::service::PersonForm;
 use crate::App;
 
@@ -342,6 +348,425 @@ pub async fn audit(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query
     ok(rows)
 }
 
+// ---- Patients, consent, groups and invitations: the twins of `html/patients.rs` ----
+
+fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
+    r.patient.clone().ok_or(WebError::NotFound)
+}
+
+fn group_id_of(p: &PatientContext) -> Result<String, WebError> {
+    p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)
+}
+
+fn consent_code(state: ConsentState) -> &'static str {
+    match state {
+        ConsentState::Missing => "missing",
+        ConsentState::Given => "given",
+        ConsentState::Withdrawn => "withdrawn",
+    }
+}
+
+/// Every view of patient data is written down, as on the pages.
+async fn patient_audit(
+    app: &App,
+    ctx: &Ctx,
+    action: AuditAction,
+    p: &PatientContext,
+    details: Value,
+) -> Result<(), WebError> {
+    audit_view(app, ctx, action, Some(("patient", &p.patient.id)), details).await
+}
+
+/// A body for operations whose fields are all optional: empty means `{}`.
+fn body_or_empty<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        body(bytes)
+    }
+}
+
+fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize, usize, bool)) -> Value {
+    json!({
+        "rule": ctx.settings.family_agreement.code(),
+        "rule_label": ctx.settings.family_agreement.label(),
+        "professionals": professionals,
+        "agree": agree,
+        "object": object,
+        "met": met,
+    })
+}
+
+/// The patients one may see (attending, delegated facility, member); `?q=` searches name or kana.
+pub async fn patients(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
+    let u = ctx.user.clone().ok_or(WebError::NotFound)?;
+    let text = q.q.trim().to_string();
+    let list = app
+        .store
+        .visible_patients(&u.id, u.facility_id.as_deref(), (!text.is_empty()).then_some(text.as_str()))
+        .await?;
+    audit_view(
+        &app,
+        &ctx,
+        AuditAction::PatientsListed,
+        None,
+        json!({ "results": list.len(), "query_chars": text.chars().count(), "api": true }),
+    )
+    .await?;
+    ok(list)
+}
+
+/// R3.1, R5.1: the attending physician registers a patient.
+pub async fn patient_create(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+    let f: PatientForm = body(&bytes)?;
+    let id = patients::register(&app, &ctx, &f).await?;
+    created(app.store.patient(&id).await?.ok_or(WebError::NotFound)?)
+}
+
+/// The patient, the state of the consent and its history (without the scans), and the group.
+pub async fn patient(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let consents = app.store.consents(&p.patient.id).await?;
+    patient_audit(&app, &ctx, AuditAction::PatientViewed, &p, json!({ "api": true })).await?;
+    ok(json!({
+        "patient": p.patient,
+        "consent_state": consent_code(p.consent),
+        "consents": consents,
+        "group_id": p.group.as_ref().map(|g| g.id.clone()),
+        "attending": p.patient.attending_id == ctx.user_id(),
+        "manager": patients::manages(&ctx, &p),
+    }))
+}
+
+/// The consent form's fields (様式1) as JSON. The scan, if any, is standard base64 (RFC 4648);
+/// the API's 2 MB body limit allows scans up to about 1.5 MB (larger ones through the page).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    #[serde(default)]
+    consenter: String,
+    #[serde(default)]
+    consenter_name: String,
+    #[serde(default)]
+    relationship: String,
+    #[serde(default)]
+    consented_on: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    scan_base64: Option<String>,
+}
+
+/// Standard base64 (RFC 4648 §4): padding optional, ASCII whitespace (line breaks) ignored,
+/// anything else refused, including non-canonical trailing bits.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits, mut chars, mut pad) = (0u32, 0u32, 0usize, 0usize);
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            pad += 1;
+            continue;
+        }
+        if pad > 0 {
+            return None;
+        }
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        chars += 1;
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xFF) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let padded_ok = pad == 0 || (pad <= 2 && (chars + pad) % 4 == 0);
+    (bits < 6 && acc == 0 && padded_ok).then_some(out)
+}
+
+/// R4.1: record the consent (who explained, who consented, when, the scope, optionally the scan).
+pub async fn consent_create(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: ConsentBody = body(&bytes)?;
+    let scan = match f.scan_base64.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match base64_decode(text) {
+            Some(bytes) => Some(bytes),
+            None => {
+                let mut errors = FieldErrors::default();
+                errors.add("scan_base64", "同意書の画像をbase64(RFC 4648)として読み取れませんでした。");
+                return Err(ApiError(WebError::Invalid(errors)));
+            }
+        },
+    };
+    let input = ConsentInput {
+        consenter: f.consenter,
+        consenter_name: f.consenter_name,
+        relationship: f.relationship,
+        consented_on: f.consented_on,
+        scope: f.scope,
+        scan,
+    };
+    patients::record_consent(&app, &ctx, &p, &input).await?;
+    created(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
+}
+
+/// R4.3: withdrawal; every group of the patient becomes read-only, nothing is deleted.
+pub async fn consent_withdraw(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: NoteForm = body(&bytes)?;
+    patients::withdraw_consent(&app, &ctx, &p, &f).await?;
+    ok(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
+}
+
+/// R5.1: delegate the management to a facility (`facility_id`), or take it back (`""`).
+pub async fn delegation(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: DelegationForm = body(&bytes)?;
+    patients::delegate(&app, &ctx, &p, &f).await?;
+    let to = f.facility_id.trim();
+    ok(json!({ "delegated_facility_id": (!to.is_empty()).then_some(to) }))
+}
+
+/// R4.1, R5.1: open the patient's group (201), or name the one that exists (200).
+pub async fn group_create(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let _: NoteForm = body_or_empty(&bytes)?;
+    let existed = p.group.is_some();
+    let id = patients::create_group(&app, &ctx, &p).await?;
+    if existed {
+        ok(json!({ "group_id": id }))
+    } else {
+        created(json!({ "group_id": id }))
+    }
+}
+
+/// The group: members, the family's participation (proposal, votes, agreement) and, for its
+/// managers, the pending invitations and the requests to leave.
+pub async fn group(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let gid = group_id_of(&p)?;
+    let members = app.store.members(&gid).await?;
+    let manager = patients::manages(&ctx, &p);
+    patient_audit(
+        &app,
+        &ctx,
+        AuditAction::GroupViewed,
+        &p,
+        json!({ "group_id": gid, "members": members.len(), "api": true }),
+    )
+    .await?;
+    let proposal = app.store.family_proposal(&gid).await?;
+    let agreement = patients::agreement(&app, &ctx, &gid).await?;
+    let my_vote =
+        proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == ctx.user_id()).map(|v| v.agree));
+    let family = app.store.family_members(&gid).await?;
+    let mut out = json!({
+        "group_id": gid,
+        "patient_id": p.patient.id,
+        "patient_name": p.patient.name,
+        "attending_name": p.patient.attending_name,
+        "delegated_facility_name": p.patient.delegated_facility_name,
+        "consent_state": consent_code(p.consent),
+        "read_only": p.consent == ConsentState::Withdrawn,
+        "manager": manager,
+        "member": p.is_member,
+        "members": members,
+        "family_members": family,
+        "family_proposal": proposal,
+        "agreement": agreement_view(&ctx, agreement),
+        "my_vote": my_vote.map(|agree| if agree { "agree" } else { "object" }),
+    });
+    if manager {
+        out["invitations"] = json!(app.store.pending_invitations_of_group(&gid).await?);
+        out["removal_requests"] = json!(app.store.removal_requests(&gid).await?);
+    }
+    ok(out)
+}
+
+/// R5.2, R10.1: invite an approved professional, saying why.
+pub async fn invite(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: InviteForm = body(&bytes)?;
+    let id = patients::invite(&app, &ctx, &p, &f).await?;
+    created(json!({ "invitation_id": id }))
+}
+
+/// R5.2, R10.5: a manager removes a member (or approves a request to leave).
+pub async fn member_remove(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Path((_, user_id)): Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let _: NoteForm = body_or_empty(&bytes)?;
+    patients::remove_member(&app, &ctx, &p, &user_id).await?;
+    ok(json!({ "removed": user_id }))
+}
+
+/// R10.5: a member asks to leave; a manager approves by removing them.
+pub async fn leave(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: NoteForm = body_or_empty(&bytes)?;
+    patients::request_removal(&app, &ctx, &p, &f).await?;
+    created(json!({ "removal_requested": true }))
+}
+
+/// R5.3: the part shared with the patient and family: members by name and profession only.
+pub async fn shared(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let gid = group_id_of(&p)?;
+    let members = app.store.members(&gid).await?;
+    let family = app.store.family_members(&gid).await?;
+    patient_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, json!({ "group_id": gid, "api": true })).await?;
+    ok(json!({
+        "group_id": gid,
+        "patient_name": p.patient.name,
+        "members": members.iter().map(|m| json!({
+            "name": m.name,
+            "profession": m.profession.map(|pr| pr.code()),
+            "profession_label": m.profession.map(|pr| pr.label()),
+        })).collect::<Vec<_>>(),
+        "family_members": family.iter().map(|f| json!({ "name": f.name, "relationship": f.relationship })).collect::<Vec<_>>(),
+    }))
+}
+
+/// R5.3: a manager proposes that the patient or family take part (`note`: why).
+pub async fn family_propose(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: NoteForm = body(&bytes)?;
+    patients::propose_family(&app, &ctx, &p, &f).await?;
+    let gid = group_id_of(&p)?;
+    created(json!({ "family_proposal": app.store.family_proposal(&gid).await? }))
+}
+
+/// R5.3: each professional member agrees or objects (a comment is required to object).
+pub async fn family_vote(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: VoteForm = body(&bytes)?;
+    patients::vote_family(&app, &ctx, &p, &f).await?;
+    let gid = group_id_of(&p)?;
+    ok(json!({ "agreement": agreement_view(&ctx, patients::agreement(&app, &ctx, &gid).await?) }))
+}
+
+/// R5.3: once the professionals agree, the patient/family account with a one-time password.
+pub async fn family_account(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f: FamilyForm = body(&bytes)?;
+    let issued = patients::create_family_account(&app, &ctx, &p, &f).await?;
+    created(json!({
+        "user_id": issued.user_id,
+        "login_id": issued.login_id,
+        "name": issued.name,
+        "one_time_password": issued.password,
+        "group_id": group_id_of(&p)?,
+    }))
+}
+
+/// R10.1: the invitations waiting for me (as the page, which shows them without an audit row).
+pub async fn invitations(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    let list = app.store.pending_invitations_for(ctx.user_id()).await?;
+    crate::service::patients::audit_invitations_read(&app, &ctx, None, list.len()).await?;
+    ok(list)
+}
+
+/// R10.1: who invites me, to which patient's group, and why.
+pub async fn invitation(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let inv = r.invitation.ok_or(WebError::NotFound)?;
+    crate::service::patients::audit_invitations_read(&app, &ctx, Some(&inv), 1).await?;
+    let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
+    ok(json!({ "invitation": inv, "expired": expired }))
+}
+
+/// R10.1: accept (with `appropriate: "on"`, the self-check) or decline.
+pub async fn invitation_answer(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let inv = r.invitation.ok_or(WebError::NotFound)?;
+    let f: AnswerForm = body(&bytes)?;
+    // The page's checkbox sends "on"; JSON must not read `"false"` or `"no"` as a confirmation.
+    if f.appropriate.as_deref().is_some_and(|v| v != "on") {
+        let mut errors = FieldErrors::default();
+        errors.add("appropriate", "確認した場合は \"on\" を送ってください(運用ポリシー第10条(1))。");
+        return Err(ApiError(WebError::Invalid(errors)));
+    }
+    let accepted = patients::answer(&app, &ctx, &inv, &f).await?;
+    ok(json!({ "state": if accepted { "accepted" } else { "declined" }, "group_id": inv.group_id }))
+}
+
 /// Request bodies of the API, by route: (method, path) → (summary, schema).
 fn request_schema(method: &str, path: &str) -> Option<Value> {
     let s = |props: &[&str], required: &[&str]| {
@@ -357,8 +782,9 @@ fn request_schema(method: &str, path: &str) -> Option<Value> {
             s(&["current", "password", "password_confirm"], &["current", "password", "password_confirm"])
         }
         ("POST", "/api/v1/policy/accept") => {
-            json!({ "type": "object", "additionalProperties": false, "required": ["version", "agree", "pledge"],
-            "properties": { "version": { "type": "integer" }, "agree": { "type": "string" }, "pledge": { "type": "string" } } })
+            json!({ "type": "object", "additionalProperties": false, "required": ["version", "agree"],
+            "properties": { "version": { "type": "integer" }, "agree": { "type": "string" },
+              "pledge": { "type": "string", "description": "専門職は必須(誓約書・様式3)。患者・家族は不要" } } })
         }
         ("POST", "/api/v1/facilities") | ("PUT", "/api/v1/facilities/{facility_id}") => {
             s(&["name", "kana", "kind", "address", "phone"], &["name", "kana", "kind", "address", "phone"])
@@ -376,7 +802,73 @@ fn request_schema(method: &str, path: &str) -> Option<Value> {
             "properties": { "region_name": { "type": "string" }, "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 60 },
               "session_lifetime_hours": { "type": "integer", "minimum": 1, "maximum": 24 }, "password_max_age_days": { "type": "integer", "minimum": 1, "maximum": 60 },
               "lockout_threshold": { "type": "integer", "minimum": 3, "maximum": 100 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } }),
-        (_, p) if p.starts_with("/api/v1/users/") => s(&["reason"], &["reason"]),
+        ("POST", p) if p.starts_with("/api/v1/users/") => s(&["reason"], &["reason"]),
+        _ => return patient_request_schema(method, path),
+    })
+}
+
+/// Request bodies of the patient, group and invitation routes (the service forms).
+fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
+    let obj = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
+    let text = json!({ "type": "string" });
+    let codes = |codes: Vec<&str>| json!({ "type": "string", "enum": codes });
+    if method != "POST" {
+        return None;
+    }
+    Some(match path {
+        "/api/v1/patients" => obj(
+            json!({
+                "name": text, "kana": text,
+                "birth_date": { "type": "string", "format": "date" },
+                "sex": codes(Sex::ALL.iter().map(|x| x.code()).collect()),
+                "address": text,
+                "basis": codes(EligibilityBasis::ALL.iter().map(|x| x.code()).collect()),
+                "basis_reason": { "type": "string", "description": "judged_necessary のとき必須" },
+            }),
+            &["name", "kana", "birth_date", "sex", "address", "basis"],
+        ),
+        "/api/v1/patients/{patient_id}/consent" => obj(
+            json!({
+                "consenter": codes(Consenter::ALL.iter().map(|x| x.code()).collect()),
+                "consenter_name": text,
+                "relationship": { "type": "string", "description": "家族の場合は必須" },
+                "consented_on": { "type": "string", "format": "date" },
+                "scope": { "type": "string", "description": "空なら既定の範囲" },
+                "scan_base64": { "type": "string", "contentEncoding": "base64", "contentMediaType": "application/octet-stream",
+                    "description": "署名済み同意書の画像(PDF・JPEG・PNG)。APIの本文は2MBまでのため約1.5MBまで。より大きいものは画面から。" },
+            }),
+            &["consenter", "consenter_name", "consented_on"],
+        ),
+        "/api/v1/patients/{patient_id}/consent/withdraw" => {
+            obj(json!({ "note": { "type": "string", "description": "撤回の申し出の内容(いつ・誰から)" } }), &["note"])
+        }
+        "/api/v1/patients/{patient_id}/delegation" => obj(
+            json!({ "facility_id": { "type": "string", "description": "委託先の施設ID。空文字で主治医に戻す" } }),
+            &["facility_id"],
+        ),
+        "/api/v1/patients/{patient_id}/group" | "/api/v1/groups/{group_id}/members/{user_id}/remove" => {
+            obj(json!({}), &[])
+        }
+        "/api/v1/groups/{group_id}/invitations" => {
+            obj(json!({ "invitee_id": text, "reason": text }), &["invitee_id", "reason"])
+        }
+        "/api/v1/groups/{group_id}/leave" => obj(json!({ "note": text }), &[]),
+        "/api/v1/groups/{group_id}/family/proposal" => {
+            obj(json!({ "note": { "type": "string", "description": "参加が必要・有効と考える理由" } }), &["note"])
+        }
+        "/api/v1/groups/{group_id}/family/vote" => obj(
+            json!({ "decision": codes(vec!["agree", "object"]), "comment": { "type": "string", "description": "反対の場合は必須" } }),
+            &["decision"],
+        ),
+        "/api/v1/groups/{group_id}/family/accounts" => obj(
+            json!({ "login_id": text, "name": text, "kana": text, "relationship": { "type": "string", "description": "本人・長女など" } }),
+            &["login_id", "name", "kana", "relationship"],
+        ),
+        "/api/v1/invitations/{invitation_id}" => obj(
+            json!({ "decision": codes(vec!["accept", "decline"]),
+                    "appropriate": { "type": "string", "enum": ["on"], "description": "参加がふさわしいことを確認した(参加するときは必須)" } }),
+            &["decision"],
+        ),
         _ => return None,
     })
 }
@@ -384,6 +876,7 @@ fn request_schema(method: &str, path: &str) -> Option<Value> {
 /// The OpenAPI 3.1 document, built from the route table.
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
+    let mut operation_ids = std::collections::HashSet::new();
     for def in crate::routes::route_table() {
         if !def.path.starts_with("/api/v1/") {
             continue;
@@ -395,8 +888,14 @@ pub fn openapi_document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        // OpenAPI wants unique operation ids; two routes may share an action (GET and POST).
+        let mut operation_id = format!("{:?}", def.action);
+        if !operation_ids.insert(operation_id.clone()) {
+            operation_id = format!("{operation_id}_{method}");
+            operation_ids.insert(operation_id.clone());
+        }
         let mut op = json!({
-            "operationId": format!("{:?}", def.action),
+            "operationId": operation_id,
             "summary": format!("{:?}", def.action),
             "parameters": params,
             "responses": {
@@ -409,7 +908,18 @@ pub fn openapi_document() -> Value {
             }
         });
         if let Some(schema) = request_schema(def.method.as_str(), def.path) {
-            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+            // A body whose fields are all optional may be left out.
+            let required = schema["required"].as_array().is_some_and(|r| !r.is_empty());
+            op["requestBody"] =
+                json!({ "required": required, "content": { "application/json": { "schema": schema } } });
+        }
+        if def.method.as_str() == "GET"
+            && matches!(def.path, "/api/v1/patients" | "/api/v1/directory" | "/api/v1/users")
+        {
+            if let Some(a) = op["parameters"].as_array_mut() {
+                a.push(json!({ "name": "q", "in": "query", "required": false, "schema": { "type": "string" },
+                    "description": "氏名・ふりがなで検索" }));
+            }
         }
         if def.method.as_str() != "GET" && def.path != "/api/v1/login" {
             if let Some(a) = op["parameters"].as_array_mut() {
@@ -436,4 +946,30 @@ pub fn openapi_document() -> Value {
 
 pub async fn openapi() -> impl IntoResponse {
     Json(openapi_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_decode;
+
+    #[test]
+    fn base64_decodes_rfc4648_vectors_and_refuses_the_rest() {
+        for (text, plain) in [
+            ("", ""),
+            ("Zg==", "f"),
+            ("Zm8=", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYg==", "foob"),
+            ("Zm9vYmE=", "fooba"),
+            ("Zm9vYmFy", "foobar"),
+            ("Zm9vYg", "foob"),
+            ("Zm9v\r\nYmFy\n", "foobar"),
+        ] {
+            assert_eq!(base64_decode(text), Some(plain.as_bytes().to_vec()), "{text}");
+        }
+        assert_eq!(base64_decode("+/+/"), Some(vec![0xFB, 0xFF, 0xBF]));
+        for bad in ["Z", "Zg=", "Zg===", "Zg=a", "Zh==", "Zm9v-_", "Zm9v!", "=Zm9v", "Zm9vY"] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 }

@@ -493,6 +493,7 @@ struct InvitationsPage {
 
 pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
     let invitations = app.store.pending_invitations_for(ctx.user_id()).await?;
+    patients::audit_invitations_read(&app, &ctx, None, invitations.len()).await?;
     Ok(render(&InvitationsPage { chrome: Chrome::new(&ctx, "招待"), invitations }))
 }
 
@@ -506,10 +507,12 @@ struct InvitationPage {
 }
 
 pub async fn invitation_get(
+    State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let inv = r.invitation.clone().ok_or(WebError::NotFound)?;
+    patients::audit_invitations_read(&app, &ctx, Some(&inv), 1).await?;
     let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
     Ok(render(&InvitationPage {
         chrome: Chrome::new(&ctx, "グループへの招待"),

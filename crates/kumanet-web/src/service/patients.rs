@@ -342,6 +342,33 @@ pub struct AnswerForm {
     pub csrf: Option<String>,
 }
 
+/// R10.1, R11.1: invitations name the patient, so reading them is audited like any patient data:
+/// the inbox with its count, one invitation with its patient.
+pub async fn audit_invitations_read(
+    app: &App,
+    ctx: &Ctx,
+    one: Option<&Invitation>,
+    count: usize,
+) -> Result<(), WebError> {
+    match one {
+        Some(inv) => {
+            let details = serde_json::json!({ "invitation_id": inv.id, "group_id": inv.group_id });
+            crate::service::admin::audit_view(
+                app,
+                ctx,
+                AuditAction::InvitationViewed,
+                Some(("patient", &inv.patient_id)),
+                details,
+            )
+            .await
+        }
+        None => {
+            let details = serde_json::json!({ "inbox": true, "count": count });
+            crate::service::admin::audit_view(app, ctx, AuditAction::InvitationViewed, None, details).await
+        }
+    }
+}
+
 /// R10.1: accept (after confirming it is appropriate) or decline; invitations expire after 14 days.
 pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> Result<bool, WebError> {
     if inv.state != "pending" {

@@ -37,8 +37,9 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/policy" | "/api/v1/policy") | ("POST", "/policy" | "/api/v1/policy/accept") => POLICY,
         ("GET", "/" | "/profile") => HOME,
         ("GET", "/directory" | "/api/v1/directory" | "/patients" | "/invitations") => APPROVED,
+        ("GET", "/api/v1/patients" | "/api/v1/invitations") => APPROVED,
         // R5.1: only doctors register patients; none of these roles is one (see patients_matrix).
-        ("GET", "/patients/new") | ("POST", "/patients") => "LPYDLDDDD",
+        ("GET", "/patients/new") | ("POST", "/patients" | "/api/v1/patients") => "LPYDLDDDD",
         ("GET", "/facilities/{facility_id}/staff" | "/api/v1/facilities/{facility_id}/staff") => FACILITY_VIEW,
         ("GET", "/facilities/{facility_id}/staff/new")
         | ("POST", "/facilities/{facility_id}/staff" | "/api/v1/facilities/{facility_id}/staff") => ADMIN_SAME,

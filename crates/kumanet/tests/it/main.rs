@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod api_patients;
 mod audit;
 mod authz_matrix;
 mod browser;

@@ -251,6 +251,9 @@ both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| asy
     let inv = srv.store.pending_invitations_for(&t.nurse_n_id).await.unwrap().remove(0);
     let page = t.nurse_n.get(&format!("/invitations/{}", inv.id)).await;
     assert_eq!(page.by_id("invited-patient").unwrap(), "熊谷 一郎さん");
+    // R11.1: reading an invitation is reading about the patient: audited.
+    let read = audit_rows(&srv, "invitation.viewed").await;
+    assert_eq!(read[0].record.target_id.as_deref(), Some(p.as_str()));
     assert_eq!(page.by_id("invitation-reason").unwrap(), "週2回の訪問看護");
     assert!(page.by_id("inviter").unwrap().contains("ひまわりクリニック"));
     assert_eq!(t.nurse_n.get(&format!("/groups/{group}")).await.status, 403, "not before joining");
