@@ -47,6 +47,18 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
     let (patients, invitations) = if approved {
         let mut p = app.store.visible_patients(&u.id, u.facility_id.as_deref(), None).await?;
         p.truncate(20);
+        if !p.is_empty() {
+            // R11.1: the home page lists patients by name: that is a view of patient information.
+            let details = serde_json::json!({ "home": true, "results": p.len() });
+            crate::service::admin::audit_view(
+                &app,
+                &ctx,
+                kumanet_core::audit::AuditAction::PatientsListed,
+                None,
+                details,
+            )
+            .await?;
+        }
         (p, app.store.pending_invitations_for(&u.id).await?.len())
     } else {
         (Vec::new(), 0)

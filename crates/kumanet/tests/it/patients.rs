@@ -136,6 +136,9 @@ both!(r3_1_r5_1_doctor_registers_and_only_the_care_team_sees_the_patient, |srv: 
     assert!(page.body.contains("同意書がまだ記録されていません"));
     // Visible to the attending physician only (searchable by kana), not to others.
     assert!(t.doctor.get("/patients?q=くまがや").await.body.contains("熊谷 一郎"));
+    let listed = audit_rows(&srv, "patient.listed").await.len();
+    assert!(t.doctor.get("/").await.body.contains("熊谷 一郎"), "the home page lists the doctor's patients");
+    assert_eq!(audit_rows(&srv, "patient.listed").await.len(), listed + 1, "R11.1: and that view is audited");
     assert!(!t.doctor.get("/patients?q=さいたま").await.body.contains("熊谷 一郎"));
     assert!(!t.nurse_n.get("/patients").await.body.contains("熊谷 一郎"));
     assert_eq!(t.nurse_n.get(&format!("/patients/{p}")).await.status, 403);
