@@ -250,6 +250,11 @@ impl Store {
         self.invitations_where("i.invitee_id = $1 AND i.state = 'pending'", user_id).await
     }
 
+    /// R10.1: the invitations this user can still answer (sent after `since`).
+    pub async fn open_invitations_for(&self, user_id: &str, since: Micros) -> Result<Vec<Invitation>> {
+        Ok(self.pending_invitations_for(user_id).await?.into_iter().filter(|i| i.created_at >= since).collect())
+    }
+
     pub async fn pending_invitations_of_group(&self, group_id: &str) -> Result<Vec<Invitation>> {
         self.invitations_where("i.group_id = $1 AND i.state = 'pending'", group_id).await
     }
@@ -525,6 +530,27 @@ impl Tx {
         .await?
         .rows_affected());
         Ok(n == 1)
+    }
+
+    /// R10.1: mark this invitee's unanswered invitations to the group sent before `before` expired.
+    pub async fn expire_invitations(
+        &mut self,
+        group_id: &str,
+        invitee: &str,
+        before: Micros,
+        now: Micros,
+    ) -> Result<u64> {
+        Ok(on_tx!(self, |c| sqlx::query(
+            "UPDATE invitations SET state = 'expired', responded_at = $4 \
+             WHERE group_id = $1 AND invitee_id = $2 AND state = 'pending' AND created_at < $3"
+        )
+        .bind(group_id)
+        .bind(invitee)
+        .bind(before)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()))
     }
 
     pub async fn has_pending_invitation(&mut self, group_id: &str, invitee: &str) -> Result<bool> {

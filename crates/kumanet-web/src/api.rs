@@ -731,7 +731,10 @@ pub async fn family_account(
 
 /// R10.1: the invitations waiting for me (as the page, which shows them without an audit row).
 pub async fn invitations(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
-    let list = app.store.pending_invitations_for(ctx.user_id()).await?;
+    let list = app
+        .store
+        .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
+        .await?;
     crate::service::patients::audit_invitations_read(&app, &ctx, None, list.len()).await?;
     ok(list)
 }

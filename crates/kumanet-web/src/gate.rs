@@ -360,6 +360,50 @@ async fn gate_inner(
         new_csrf_cookie = None;
     }
 
+    // CSRF (and same-origin) for every state-changing request, before anything is decided or
+    // written: a forged cross-site post is refused without touching the audit log.
+    let req = if req.method() != Method::GET && req.method() != Method::HEAD {
+        check_origin(&req)?;
+        let (parts, body) = req.into_parts();
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let limit = if multipart { MULTIPART_LIMIT } else { 2 * 1024 * 1024 };
+        let bytes = to_bytes(body, limit)
+            .await
+            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(ファイルは10MBまでです)。".into()))?;
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| if multipart { multipart_field(&bytes, "csrf") } else { None })
+            .or_else(|| {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+            });
+        let json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let anonymous_json_api = api && user.is_none() && json;
+        let ok = anonymous_json_api
+            || sent.is_some_and(|s| {
+                use subtle::ConstantTimeEq;
+                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes()))
+            });
+        if !ok {
+            return Err(WebError::Csrf);
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        req
+    };
+
     let asker = user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
     let (target, resolved) = resolve(app, find, &params, &asker).await?;
     let ctx_for_audit = |csrf: String| Ctx {
@@ -402,49 +446,6 @@ async fn gate_inner(
         }
         return Ok(resp);
     }
-
-    // CSRF (and same-origin) for every state-changing request.
-    let req = if req.method() != Method::GET && req.method() != Method::HEAD {
-        check_origin(&req)?;
-        let (parts, body) = req.into_parts();
-        let multipart = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        let limit = if multipart { MULTIPART_LIMIT } else { 2 * 1024 * 1024 };
-        let bytes = to_bytes(body, limit)
-            .await
-            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(ファイルは10MBまでです)。".into()))?;
-        let sent = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| if multipart { multipart_field(&bytes, "csrf") } else { None })
-            .or_else(|| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                    .ok()
-                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
-            });
-        let json = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        let anonymous_json_api = api && user.is_none() && json;
-        let ok = anonymous_json_api
-            || sent.is_some_and(|s| {
-                use subtle::ConstantTimeEq;
-                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes()))
-            });
-        if !ok {
-            return Err(WebError::Csrf);
-        }
-        Request::from_parts(parts, Body::from(bytes))
-    } else {
-        req
-    };
 
     let mut req = req;
     req.extensions_mut().insert(ctx_for_audit(csrf));

@@ -59,7 +59,13 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
             )
             .await?;
         }
-        (p, app.store.pending_invitations_for(&u.id).await?.len())
+        (
+            p,
+            app.store
+                .open_invitations_for(&u.id, ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
+                .await?
+                .len(),
+        )
     } else {
         (Vec::new(), 0)
     };

@@ -352,6 +352,14 @@ struct GroupPage {
     my_vote: Option<bool>,
     family: Vec<kumanet_store::FamilyMember>,
     rule: &'static str,
+    now: i64,
+}
+
+impl GroupPage {
+    /// R10.1: an invitation older than 14 days can no longer be answered.
+    fn expired(&self, created_at: impl std::borrow::Borrow<i64>) -> bool {
+        !kumanet_core::policy::patient::invitation_open(*created_at.borrow(), self.now)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -423,6 +431,7 @@ async fn group_page(
         my_vote,
         family,
         rule: ctx.settings.family_agreement.label(),
+        now: ctx.now,
     }))
 }
 
@@ -492,7 +501,10 @@ struct InvitationsPage {
 }
 
 pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
-    let invitations = app.store.pending_invitations_for(ctx.user_id()).await?;
+    let invitations = app
+        .store
+        .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
+        .await?;
     patients::audit_invitations_read(&app, &ctx, None, invitations.len()).await?;
     Ok(render(&InvitationsPage { chrome: Chrome::new(&ctx, "招待"), invitations }))
 }

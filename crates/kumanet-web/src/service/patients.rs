@@ -306,6 +306,13 @@ pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) ->
     }
     let id = new_id();
     let mut tx = app.store.begin().await?;
+    tx.expire_invitations(
+        &group.id,
+        &invitee.id,
+        ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US,
+        ctx.now,
+    )
+    .await?;
     if tx.has_pending_invitation(&group.id, &invitee.id).await? {
         return Err(WebError::BadRequest(format!("{}さんへの招待はすでに返事待ちです。", invitee.name)));
     }

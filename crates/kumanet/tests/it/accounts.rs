@@ -255,6 +255,15 @@ both!(r9_2_csrf_and_origin_are_checked, |srv: Srv| async move {
         srv.store.user_by_id(&w.nurse_id).await.unwrap().unwrap().status,
         kumanet_core::people::UserStatus::Approved
     );
+    // A forged post is refused before anything is decided: no audit row for it.
+    let denied = audit_rows(&srv, "access.denied").await.len();
+    let r = w
+        .nurse
+        .send("POST", "/center/settings", Some(("application/x-www-form-urlencoded", "region_name=x".into())), &[])
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("別のサイトからの送信"));
+    assert_eq!(audit_rows(&srv, "access.denied").await.len(), denied);
     // JSON API: unknown fields are refused (no mass assignment).
     let r = w
         .center

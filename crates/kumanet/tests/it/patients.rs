@@ -303,6 +303,19 @@ both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| asy
         nurse.post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")]).await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("有効期限(14日)が切れています"));
+    // An expired invitation is no longer waiting, is marked on the group page, and a new one can be sent.
+    assert!(!nurse.get("/").await.body.contains("id=\"invitations-waiting\""));
+    assert!(nurse.get("/invitations").await.body.contains("id=\"no-invitations\""));
+    let doctor = login_ok(&srv, "dr.a", PASSWORD).await;
+    assert!(doctor.get(&format!("/groups/{group}")).await.body.contains("期限切れ(もう一度招待できます)"));
+    let r = doctor
+        .post_form(
+            &format!("/groups/{group}/invitations"),
+            &[("invitee_id", &t.w.nurse_id), ("reason", "再度のお願い")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(nurse.get("/").await.body.contains("id=\"invitations-waiting\""));
     assert_eq!(audit_rows(&srv, "group.member_removed").await.len(), 1);
     assert_eq!(audit_rows(&srv, "invitation.accepted").await.len(), 2);
 });
