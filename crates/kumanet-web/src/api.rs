@@ -399,21 +399,7 @@ fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize,
 
 /// The patients one may see (attending, delegated facility, member); `?q=` searches name or kana.
 pub async fn patients(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
-    let u = ctx.user.clone().ok_or(WebError::NotFound)?;
-    let text = q.q.trim().to_string();
-    let list = app
-        .store
-        .visible_patients(&u.id, u.facility_id.as_deref(), (!text.is_empty()).then_some(text.as_str()))
-        .await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::PatientsListed,
-        None,
-        json!({ "results": list.len(), "query_chars": text.chars().count(), "api": true }),
-    )
-    .await?;
-    ok(list)
+    ok(patients::list_visible(&app, &ctx, &q.q, true).await?)
 }
 
 /// R3.1, R5.1: the attending physician registers a patient.

@@ -54,18 +54,7 @@ pub async fn list_get(
 ) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
     let text = q.q.trim().to_string();
-    let patients = app
-        .store
-        .visible_patients(&u.id, u.facility_id.as_deref(), (!text.is_empty()).then_some(text.as_str()))
-        .await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::PatientsListed,
-        None,
-        serde_json::json!({ "results": patients.len(), "query_chars": text.chars().count() }),
-    )
-    .await?;
+    let patients = patients::list_visible(&app, &ctx, &text, false).await?;
     let can_register = u.profession == Some(kumanet_core::people::Profession::Doctor);
     Ok(render(&ListPage { chrome: Chrome::new(&ctx, "患者さん"), q: text, patients, can_register }))
 }

@@ -277,6 +277,22 @@ pub struct InviteForm {
     pub csrf: Option<String>,
 }
 
+/// The patients the asker may see (attending, delegated facility, member), `text` matching name or
+/// kana; the listing is a view of patient information, so it is audited (R11.1).
+pub async fn list_visible(
+    app: &App,
+    ctx: &Ctx,
+    text: &str,
+    api: bool,
+) -> Result<Vec<kumanet_store::Patient>, WebError> {
+    let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
+    let text = text.trim();
+    let list = app.store.visible_patients(&u.id, u.facility_id.as_deref(), (!text.is_empty()).then_some(text)).await?;
+    let details = serde_json::json!({ "results": list.len(), "query_chars": text.chars().count(), "api": api });
+    crate::service::admin::audit_view(app, ctx, AuditAction::PatientsListed, None, details).await?;
+    Ok(list)
+}
+
 /// R5.1: does the asker manage this patient's group (attending physician, or staff of the delegated
 /// facility)? For showing the managers' controls; the gate decides every operation itself.
 pub fn manages(ctx: &Ctx, p: &PatientContext) -> bool {
