@@ -66,6 +66,12 @@ labelled_enum! {
         FamilyVoted = "family.voted": "患者・家族の参加への意見",
         FamilyJoined = "family.joined": "患者・家族のアカウント作成",
         SharedPartViewed = "group.shared_viewed": "共有部分の閲覧",
+        PostConfirmed = "post.confirmed": "投稿の確定",
+        PostEdited = "post.edited": "投稿の修正",
+        PostDeleted = "post.deleted": "投稿の削除",
+        PostViewed = "post.viewed": "投稿と履歴の閲覧",
+        PostAcked = "post.acked": "了解",
+        LiveOpened = "live.opened": "新着表示の開始",
         DemoCreated = "demo.created": "デモデータの作成",
     }
 }

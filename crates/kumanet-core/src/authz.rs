@@ -3,6 +3,7 @@
 
 use crate::people::{Profession, Role, UserStatus};
 use crate::policy::patient::ConsentState;
+use crate::policy::post::Part;
 
 /// Who asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,18 @@ pub enum Action {
     ProposeFamily,
     VoteFamily,
     CreateFamilyAccount,
+    /// R10.6: confirm a post in the professionals' part, or in the part shared with the family.
+    PostToGroup,
+    PostToShared,
+    /// A post, its history and its marks, in a part the asker may see.
+    ViewPost,
+    /// R10.6: the author edits (every earlier version kept) or deletes (a tombstone stays);
+    /// a group's manager may delete too.
+    EditPost,
+    DeletePost,
+    /// 了解 and read marks.
+    AckPost,
+    MarkRead,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -121,6 +134,15 @@ pub struct PatientFacts {
     pub actor_is_member: bool,
     /// The asker is the patient or a family member admitted to this patient's group (R5.3).
     pub actor_is_family: bool,
+    /// When the operation is about one post of the group.
+    pub post: Option<PostFacts>,
+}
+
+/// What the decision needs to know about a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostFacts {
+    pub part: Part,
+    pub author_is_actor: bool,
 }
 
 /// Why not. The web layer maps each to a status and a Japanese message (one place).
@@ -190,8 +212,8 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
     }
     // R5.3: a patient or family member reaches nothing but the shared part of their own group.
     if u.role == Role::PatientFamily {
-        return match (action, target) {
-            (ViewSharedPart, Target::Patient(p)) if p.actor_is_family && u.status == UserStatus::Approved => Ok(()),
+        return match target {
+            Target::Patient(p) if p.actor_is_family && u.status == UserStatus::Approved => decide_family(action, p),
             _ => Err(Denied::Forbidden),
         };
     }
@@ -257,13 +279,49 @@ fn sharing(consent: ConsentState) -> Result<(), Denied> {
     }
 }
 
-/// R5.1, R4.1, R4.3, R10.5: decisions about one patient.
+/// R5.3: the patient or a family member admitted to the group: the shared part only.
+fn decide_family(action: Action, p: &PatientFacts) -> Result<(), Denied> {
+    use Action::*;
+    let shared_post = p.post.as_ref().filter(|post| post.part == Part::Shared);
+    match (action, shared_post) {
+        (ViewSharedPart, _) | (ViewPost | MarkRead, Some(_)) => Ok(()),
+        (PostToShared, _) | (AckPost, Some(_)) => sharing(p.consent),
+        (EditPost | DeletePost, Some(post)) if post.author_is_actor => sharing(p.consent),
+        _ => Err(Denied::Forbidden),
+    }
+}
+
+/// R5.1, R4.1, R4.3, R10.5, R10.6: decisions about one patient.
 fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(), Denied> {
     use Action::*;
     let attending = p.attending_id == u.user_id;
     let delegate = p.delegated_facility_id.is_some() && p.delegated_facility_id == u.facility_id;
     let manager = attending || delegate;
+    let sees = manager || p.actor_is_member;
+    if let Some(post) = &p.post {
+        // Professionals see both parts of a group they belong to or manage.
+        let may = match action {
+            ViewPost | MarkRead => sees,
+            AckPost => sees,
+            EditPost => sees && post.author_is_actor,
+            DeletePost => sees && (post.author_is_actor || manager),
+            _ => false,
+        };
+        if !may {
+            return Err(Denied::Forbidden);
+        }
+        return match action {
+            ViewPost | MarkRead => Ok(()),
+            _ => sharing(p.consent),
+        };
+    }
     let allowed = match action {
+        PostToGroup | PostToShared => {
+            if !sees {
+                return Err(Denied::Forbidden);
+            }
+            return sharing(p.consent);
+        }
         ViewPatient | ViewGroup | ViewSharedPart => manager || p.actor_is_member,
         // R4.3: after withdrawal the group is read-only, the agreement included.
         VoteFamily => {
@@ -423,6 +481,7 @@ mod tests {
             consent,
             actor_is_member: member,
             actor_is_family: false,
+            post: None,
         })
     }
 
@@ -459,9 +518,50 @@ mod tests {
         );
     }
 
+    fn post_facts(consent: ConsentState, member: bool, family: bool, part: Part, author: bool) -> Target {
+        Target::Patient(PatientFacts {
+            attending_id: "dr".into(),
+            delegated_facility_id: None,
+            consent,
+            actor_is_member: member,
+            actor_is_family: family,
+            post: Some(PostFacts { part, author_is_actor: author }),
+        })
+    }
+
     #[test]
-    fn r5_3_family_sees_only_the_shared_part_of_their_group() {
-        let family = Actor::User(UserActor {
+    fn r10_6_posts_by_members_edits_by_authors_and_nothing_after_withdrawal() {
+        use ConsentState::*;
+        let nurse = user(Role::Staff, Some("visiting"), UserStatus::Approved);
+        let dr = doctor("dr", "clinic");
+        // Members post in both parts; outsiders nowhere.
+        assert_eq!(decide(&nurse, Action::PostToGroup, &facts(Given, true)), Ok(()));
+        assert_eq!(decide(&nurse, Action::PostToShared, &facts(Given, true)), Ok(()));
+        assert_eq!(decide(&nurse, Action::PostToGroup, &facts(Given, false)), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::PostToGroup, &facts(Withdrawn, true)), Err(Denied::ReadOnly));
+        // The author edits; others do not; the manager may delete (moderation), not edit.
+        let own = post_facts(Given, true, false, Part::Professional, true);
+        let other = post_facts(Given, true, false, Part::Professional, false);
+        assert_eq!(decide(&nurse, Action::EditPost, &own), Ok(()));
+        assert_eq!(decide(&nurse, Action::EditPost, &other), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::DeletePost, &other), Err(Denied::Forbidden));
+        assert_eq!(decide(&dr, Action::DeletePost, &other), Ok(()));
+        assert_eq!(decide(&dr, Action::EditPost, &other), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::AckPost, &other), Ok(()));
+        // R4.3: after withdrawal, read only: reading and read marks yes, 了解 and edits no.
+        let withdrawn = post_facts(Withdrawn, true, false, Part::Professional, true);
+        assert_eq!(decide(&nurse, Action::ViewPost, &withdrawn), Ok(()));
+        assert_eq!(decide(&nurse, Action::MarkRead, &withdrawn), Ok(()));
+        assert_eq!(decide(&nurse, Action::AckPost, &withdrawn), Err(Denied::ReadOnly));
+        assert_eq!(decide(&nurse, Action::EditPost, &withdrawn), Err(Denied::ReadOnly));
+        assert_eq!(decide(&nurse, Action::DeletePost, &withdrawn), Err(Denied::ReadOnly));
+        // Non-members see no post at all.
+        let outsider = post_facts(Given, false, false, Part::Shared, false);
+        assert_eq!(decide(&nurse, Action::ViewPost, &outsider), Err(Denied::Forbidden));
+    }
+
+    fn family_actor() -> Actor {
+        Actor::User(UserActor {
             user_id: "fam".into(),
             role: Role::PatientFamily,
             facility_id: None,
@@ -470,13 +570,40 @@ mod tests {
             policy_accepted: true,
             pledge_signed: true,
             must_change_password: false,
-        });
+        })
+    }
+
+    #[test]
+    fn r5_3_family_posts_only_in_the_shared_part() {
+        use ConsentState::*;
+        let family = family_actor();
+        let shared = post_facts(Given, false, true, Part::Shared, false);
+        let pro = post_facts(Given, false, true, Part::Professional, false);
+        assert_eq!(decide(&family, Action::ViewPost, &shared), Ok(()));
+        assert_eq!(decide(&family, Action::AckPost, &shared), Ok(()));
+        assert_eq!(decide(&family, Action::ViewPost, &pro), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::MarkRead, &pro), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::EditPost, &shared), Err(Denied::Forbidden));
+        assert_eq!(decide(&family, Action::EditPost, &post_facts(Given, false, true, Part::Shared, true)), Ok(()));
+        let own_group = post_facts(Given, false, true, Part::Shared, false);
+        let Target::Patient(mut g) = own_group else { unreachable!() };
+        g.post = None;
+        assert_eq!(decide(&family, Action::PostToShared, &Target::Patient(g.clone())), Ok(()));
+        assert_eq!(decide(&family, Action::PostToGroup, &Target::Patient(g.clone())), Err(Denied::Forbidden));
+        g.consent = Withdrawn;
+        assert_eq!(decide(&family, Action::PostToShared, &Target::Patient(g)), Err(Denied::ReadOnly));
+    }
+
+    #[test]
+    fn r5_3_family_sees_only_the_shared_part_of_their_group() {
+        let family = family_actor();
         let own = Target::Patient(PatientFacts {
             attending_id: "dr".into(),
             delegated_facility_id: None,
             consent: ConsentState::Given,
             actor_is_member: false,
             actor_is_family: true,
+            post: None,
         });
         assert_eq!(decide(&family, Action::ViewSharedPart, &own), Ok(()));
         assert_eq!(decide(&family, Action::ViewGroup, &own), Err(Denied::Forbidden));

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_family.sql"),
         include_str!("../migrations/postgres/0003_family.sql"),
     ),
+    (
+        "0004_posts",
+        include_str!("../migrations/sqlite/0004_posts.sql"),
+        include_str!("../migrations/postgres/0004_posts.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +274,44 @@ impl Tx {
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+}
+
+/// A PostgreSQL LISTEN connection: how several `kumanet serve` nodes hear each other's commits.
+pub struct Listener(sqlx::postgres::PgListener);
+
+impl Listener {
+    /// The next notification's payload (the connection is re-established if it drops).
+    pub async fn recv(&mut self) -> Result<String> {
+        Ok(self.0.recv().await?.payload().to_string())
+    }
+}
+
+impl Store {
+    /// LISTEN on `channel`; None on SQLite, where one process is the whole system.
+    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>> {
+        match &*self.db {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Postgres(pool) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+                l.listen(channel).await?;
+                Ok(Some(Listener(l)))
+            }
+        }
+    }
+}
+
+impl Tx {
+    /// NOTIFY on PostgreSQL, delivered to every listening node when (and only if) this commits.
+    /// Returns false on SQLite, where the caller delivers after the commit itself.
+    pub async fn pg_notify(&mut self, channel: &str, payload: &str) -> Result<bool> {
+        match &mut self.inner {
+            TxInner::Sqlite(_) => Ok(false),
+            TxInner::Postgres(t) => {
+                sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut **t).await?;
+                Ok(true)
+            }
+        }
     }
 }
 

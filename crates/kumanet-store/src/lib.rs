@@ -10,13 +10,15 @@ mod db;
 mod facilities;
 mod patients;
 mod policy;
+mod posts;
 mod records;
 mod sessions;
 mod users;
 
 pub use audit::{AuditFilter, NewAudit};
-pub use db::{Backend, Store, StoreOptions, Tx, MIGRATIONS};
+pub use db::{Backend, Listener, Store, StoreOptions, Tx, MIGRATIONS};
 pub use patients::PatientContext;
+pub use posts::{NewPost, PostAck, PostMeta, PostVersion, PostView, ReadMark};
 pub use records::*;
 pub use users::UserQuery;
 

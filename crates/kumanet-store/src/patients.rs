@@ -681,3 +681,23 @@ impl Tx {
         .rows_affected()))
     }
 }
+
+impl Store {
+    /// R10.4: every patient the user can see (as `visible_patients`, without a limit): id, name, kana.
+    pub async fn visible_patient_names(
+        &self,
+        user_id: &str,
+        facility_id: Option<&str>,
+    ) -> Result<Vec<(String, String, String)>> {
+        on_read!(self, |c| Ok(sqlx::query_as(
+            "SELECT p.id, p.name, p.kana FROM patients p WHERE \
+             p.attending_id = $1 OR ($2 IS NOT NULL AND p.delegated_facility_id = $2) OR EXISTS (\
+               SELECT 1 FROM patient_groups g JOIN group_members m ON m.group_id = g.id \
+               WHERE g.patient_id = p.id AND m.user_id = $1 AND m.removed_at IS NULL)"
+        )
+        .bind(user_id)
+        .bind(facility_id)
+        .fetch_all(c)
+        .await?))
+    }
+}

@@ -790,7 +790,9 @@ fn request_schema(method: &str, path: &str) -> Option<Value> {
             "required": ["region_name", "idle_timeout_minutes", "session_lifetime_hours", "password_max_age_days", "lockout_threshold", "lockout_minutes"],
             "properties": { "region_name": { "type": "string" }, "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 60 },
               "session_lifetime_hours": { "type": "integer", "minimum": 1, "maximum": 24 }, "password_max_age_days": { "type": "integer", "minimum": 1, "maximum": 60 },
-              "lockout_threshold": { "type": "integer", "minimum": 3, "maximum": 100 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } }),
+              "lockout_threshold": { "type": "integer", "minimum": 3, "maximum": 100 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
+              "family_agreement": { "type": "string", "enum": ["all", "majority"] },
+              "post_soft_limit": { "type": "integer", "minimum": 100, "maximum": 5000 } } }),
         ("POST", p) if p.starts_with("/api/v1/users/") => s(&["reason"], &["reason"]),
         _ => return patient_request_schema(method, path),
     })
@@ -801,6 +803,9 @@ fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
     let obj = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
     let text = json!({ "type": "string" });
     let codes = |codes: Vec<&str>| json!({ "type": "string", "enum": codes });
+    if let Some(s) = crate::api_posts::request_schema(method, path) {
+        return Some(s);
+    }
     if method != "POST" {
         return None;
     }

@@ -47,6 +47,7 @@ pub struct Resolved {
     pub application: Option<ApplicationItem>,
     pub patient: Option<std::sync::Arc<PatientContext>>,
     pub invitation: Option<Invitation>,
+    pub post: Option<kumanet_store::PostMeta>,
 }
 
 impl Ctx {
@@ -222,13 +223,15 @@ async fn load_session(
     Ok(Loaded::Active(Box::new((hash, session, user))))
 }
 
-fn facts(ctx: &PatientContext) -> Target {
+/// What the decision knows about a patient (and, for a post's routes, the post).
+pub fn patient_facts(ctx: &PatientContext, post: Option<kumanet_core::authz::PostFacts>) -> Target {
     Target::Patient(kumanet_core::authz::PatientFacts {
         attending_id: ctx.patient.attending_id.clone(),
         delegated_facility_id: ctx.patient.delegated_facility_id.clone(),
         consent: ctx.consent,
         actor_is_member: ctx.is_member,
         actor_is_family: ctx.is_family,
+        post,
     })
 }
 
@@ -265,8 +268,22 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
                 app.store.group(&gid).await?.ok_or(WebError::NotFound)?.patient_id
             };
             let ctx = app.store.patient_context(&patient_id, asker).await?.ok_or(WebError::NotFound)?;
-            let t = facts(&ctx);
+            let t = patient_facts(&ctx, None);
             r.patient = Some(std::sync::Arc::new(ctx));
+            t
+        }
+        Find::Post => {
+            let id = param("post_id").ok_or(WebError::NotFound)?;
+            let meta = app.store.post_meta(&id).await?.ok_or(WebError::NotFound)?;
+            let group = app.store.group(&meta.room_id).await?.ok_or(WebError::NotFound)?;
+            let ctx = app.store.patient_context(&group.patient_id, asker).await?.ok_or(WebError::NotFound)?;
+            let post = kumanet_core::authz::PostFacts {
+                part: meta.part,
+                author_is_actor: !asker.is_empty() && meta.author_id == asker,
+            };
+            let t = patient_facts(&ctx, Some(post));
+            r.patient = Some(std::sync::Arc::new(ctx));
+            r.post = Some(meta);
             t
         }
         Find::Invitation => {

@@ -2,11 +2,13 @@
 //! (`routes`), server-rendered Japanese pages (`html`) and the JSON API (`api`).
 
 pub mod api;
+pub mod api_posts;
 pub mod clock;
 pub mod error;
 pub mod gate;
 pub mod html;
 pub mod jst;
+pub mod live;
 pub mod passwords;
 pub mod routes;
 pub mod service;
@@ -52,6 +54,7 @@ pub struct AppInner {
     pub hasher: passwords::Hasher,
     pub config: WebConfig,
     pub limiter: gate::LoginLimiter,
+    pub live: Arc<live::Hub>,
 }
 
 impl std::ops::Deref for App {
@@ -65,7 +68,9 @@ impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> Result<App, error::WebError> {
         let hasher = passwords::Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?;
         let limiter = gate::LoginLimiter::new(config.login_attempts_per_minute);
-        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter })))
+        let live = Arc::new(live::Hub::default());
+        live::spawn_listener(store.clone(), live.clone());
+        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter, live })))
     }
 
     pub fn now(&self) -> kumanet_core::Micros {

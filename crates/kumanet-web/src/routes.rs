@@ -20,6 +20,7 @@ pub enum Find {
     Patient,
     Group,
     Invitation,
+    Post,
 }
 
 pub struct RouteDef {
@@ -41,7 +42,8 @@ where
 
 /// Every route of the server.
 pub fn route_table() -> Vec<RouteDef> {
-    use html::{auth, center, facility, home, patients, setup, system};
+    use crate::api_posts as ap;
+    use html::{auth, center, facility, home, patients, posts, setup, system};
     use Action as A;
     use Find as F;
     use Method as M;
@@ -102,6 +104,20 @@ pub fn route_table() -> Vec<RouteDef> {
             F::Group,
             patients::family_account_post,
         ),
+        // Posts (第10条): compose → preview → 確定, history, 了解, read marks, live updates.
+        r(M::POST, "/groups/{group_id}/posts/preview", A::PostToGroup, F::Group, posts::preview_post),
+        r(M::POST, "/groups/{group_id}/posts", A::PostToGroup, F::Group, posts::confirm_post),
+        r(M::GET, "/groups/{group_id}/live", A::ViewGroup, F::Group, posts::live_get),
+        r(M::POST, "/groups/{group_id}/shared/posts/preview", A::PostToShared, F::Group, posts::shared_preview_post),
+        r(M::POST, "/groups/{group_id}/shared/posts", A::PostToShared, F::Group, posts::shared_confirm_post),
+        r(M::GET, "/groups/{group_id}/shared/live", A::ViewSharedPart, F::Group, posts::shared_live_get),
+        r(M::GET, "/posts/{post_id}", A::ViewPost, F::Post, posts::show_get),
+        r(M::GET, "/posts/{post_id}/edit", A::EditPost, F::Post, posts::edit_get),
+        r(M::POST, "/posts/{post_id}/preview", A::EditPost, F::Post, posts::edit_preview_post),
+        r(M::POST, "/posts/{post_id}", A::EditPost, F::Post, posts::edit_post),
+        r(M::POST, "/posts/{post_id}/delete", A::DeletePost, F::Post, posts::delete_post),
+        r(M::POST, "/posts/{post_id}/ack", A::AckPost, F::Post, posts::ack_post),
+        r(M::POST, "/posts/{post_id}/read", A::MarkRead, F::Post, posts::read_post),
         r(M::GET, "/invitations", A::ViewInvitations, F::None, patients::invitations_get),
         r(M::GET, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_get),
         r(M::POST, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_post),
@@ -196,6 +212,17 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/groups/{group_id}/family/proposal", A::ProposeFamily, F::Group, api::family_propose),
         r(M::POST, "/api/v1/groups/{group_id}/family/vote", A::VoteFamily, F::Group, api::family_vote),
         r(M::POST, "/api/v1/groups/{group_id}/family/accounts", A::CreateFamilyAccount, F::Group, api::family_account),
+        r(M::GET, "/api/v1/groups/{group_id}/posts", A::ViewGroup, F::Group, ap::group_posts),
+        r(M::POST, "/api/v1/groups/{group_id}/posts/check", A::PostToGroup, F::Group, ap::group_check),
+        r(M::POST, "/api/v1/groups/{group_id}/posts", A::PostToGroup, F::Group, ap::group_confirm),
+        r(M::GET, "/api/v1/groups/{group_id}/shared/posts", A::ViewSharedPart, F::Group, ap::shared_posts),
+        r(M::POST, "/api/v1/groups/{group_id}/shared/posts/check", A::PostToShared, F::Group, ap::group_check),
+        r(M::POST, "/api/v1/groups/{group_id}/shared/posts", A::PostToShared, F::Group, ap::shared_confirm),
+        r(M::GET, "/api/v1/posts/{post_id}", A::ViewPost, F::Post, ap::post),
+        r(M::PUT, "/api/v1/posts/{post_id}", A::EditPost, F::Post, ap::post_edit),
+        r(M::DELETE, "/api/v1/posts/{post_id}", A::DeletePost, F::Post, ap::post_delete),
+        r(M::POST, "/api/v1/posts/{post_id}/ack", A::AckPost, F::Post, ap::post_ack),
+        r(M::POST, "/api/v1/posts/{post_id}/read", A::MarkRead, F::Post, ap::post_read),
         r(M::GET, "/api/v1/invitations", A::ViewInvitations, F::None, api::invitations),
         r(M::GET, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation),
         r(M::POST, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation_answer),

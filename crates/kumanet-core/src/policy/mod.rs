@@ -1,7 +1,9 @@
 //! The policy's rules, one module per subject.
 
 pub mod login;
+pub mod naming;
 pub mod password;
 pub mod patient;
+pub mod post;
 pub mod session;
 pub mod settings;

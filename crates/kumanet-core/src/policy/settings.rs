@@ -26,6 +26,13 @@ pub struct Settings {
     /// R5.3: the professionals' agreement a patient or family member needs to join (default: all).
     #[serde(default = "default_family_rule")]
     pub family_agreement: FamilyRule,
+    /// R10.3: characters past which the composer advises brevity (100–5000, default 400).
+    #[serde(default = "default_soft_limit")]
+    pub post_soft_limit: u32,
+}
+
+fn default_soft_limit() -> u32 {
+    super::post::DEFAULT_SOFT_LIMIT
 }
 
 fn default_family_rule() -> FamilyRule {
@@ -42,6 +49,7 @@ impl Default for Settings {
             lockout_threshold: 10,
             lockout_minutes: 15,
             family_agreement: FamilyRule::All,
+            post_soft_limit: super::post::DEFAULT_SOFT_LIMIT,
         }
     }
 }
@@ -69,6 +77,7 @@ impl Settings {
         range("password_max_age_days", "パスワードの有効期間", self.password_max_age_days, 1, MAX_AGE_DAYS_LIMIT);
         range("lockout_threshold", "ロックまでの失敗回数", self.lockout_threshold, 3, 100);
         range("lockout_minutes", "ロック時間", self.lockout_minutes, 1, 1440);
+        range("post_soft_limit", "投稿の目安の文字数", self.post_soft_limit, 100, 5000);
         let name = self.region_name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             errors

@@ -336,6 +336,7 @@ fn settings_form(s: &Settings) -> FormState {
         ("lockout_threshold", &s.lockout_threshold.to_string()),
         ("lockout_minutes", &s.lockout_minutes.to_string()),
         ("family_agreement", s.family_agreement.code()),
+        ("post_soft_limit", &s.post_soft_limit.to_string()),
     ])
 }
 
@@ -366,6 +367,8 @@ pub struct SettingsForm {
     #[serde(default)]
     family_agreement: String,
     #[serde(default)]
+    post_soft_limit: String,
+    #[serde(default)]
     csrf: Option<String>,
 }
 
@@ -388,6 +391,7 @@ pub fn parse_settings(f: &SettingsForm) -> Result<Settings, WebError> {
         lockout_threshold: num("lockout_threshold", &f.lockout_threshold),
         lockout_minutes: num("lockout_minutes", &f.lockout_minutes),
         family_agreement: family_agreement.unwrap_or(FamilyRule::All),
+        post_soft_limit: num("post_soft_limit", &f.post_soft_limit),
     };
     if family_agreement.is_none() {
         errors.add("family_agreement", "患者・家族の参加に必要な合意を選んでください。");

@@ -18,6 +18,8 @@ use crate::App;
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    /// Groups with posts the user has not read: (group, patient, count).
+    unread: Vec<(String, String, i64)>,
     chrome: Chrome,
     name: String,
     approved: bool,
@@ -44,6 +46,7 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
     let family = u.role == Role::PatientFamily;
     let family_group = if family { app.store.family_group_of(&u.id).await? } else { None };
     let approved = u.status == UserStatus::Approved && !family;
+    let unread = if approved { app.store.unread_counts(&u.id).await? } else { Vec::new() };
     let (patients, invitations) = if approved {
         let mut p = app.store.visible_patients(&u.id, u.facility_id.as_deref(), None).await?;
         p.truncate(20);
@@ -71,6 +74,7 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
     };
     Ok(render(&HomePage {
         chrome: Chrome::new(&ctx, "ホーム"),
+        unread,
         name: u.name.clone(),
         approved: u.status == UserStatus::Approved,
         pending_applications,

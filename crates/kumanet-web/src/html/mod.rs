@@ -6,6 +6,7 @@ pub mod center;
 pub mod facility;
 pub mod home;
 pub mod patients;
+pub mod posts;
 pub mod setup;
 pub mod system;
 

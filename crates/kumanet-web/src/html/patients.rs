@@ -11,6 +11,7 @@ use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::people::UserStatus;
 use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
+use kumanet_core::policy::post::{Part, Segment};
 use kumanet_store::{Consent, Facility, Invitation, Member, PatientContext, RemovalRequest, UserListItem, UserQuery};
 use serde::Deserialize;
 
@@ -325,6 +326,7 @@ pub async fn group_create_post(
 #[template(path = "patients/group.html")]
 struct GroupPage {
     chrome: Chrome,
+    tl: super::posts::Timeline,
     p: Arc<PatientContext>,
     group_id: String,
     members: Vec<Member>,
@@ -355,6 +357,8 @@ impl GroupPage {
 pub struct GroupQuery {
     #[serde(default)]
     q: String,
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 async fn group_page(
@@ -363,8 +367,10 @@ async fn group_page(
     p: Arc<PatientContext>,
     q: String,
     form: FormState,
+    before: Option<i64>,
 ) -> Result<Response, WebError> {
     let group = p.group.clone().ok_or(WebError::NotFound)?;
+    let tl = super::posts::timeline(app, ctx, &p, Part::Professional, before).await?;
     let members = app.store.members(&group.id).await?;
     let me = ctx.user_id();
     let manager = patients::manages(ctx, &p);
@@ -404,6 +410,7 @@ async fn group_page(
     let family = app.store.family_members(&group.id).await?;
     Ok(render(&GroupPage {
         chrome: Chrome::new(ctx, &format!("{}さんのグループ", p.patient.name)),
+        tl,
         group_id: group.id,
         member: p.is_member,
         withdrawn: p.consent == ConsentState::Withdrawn,
@@ -430,7 +437,7 @@ pub async fn group_get(
     Extension(r): Extension<Resolved>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Response, WebError> {
-    group_page(&app, &ctx, patient_of(&r)?, q.q, FormState::default()).await
+    group_page(&app, &ctx, patient_of(&r)?, q.q, FormState::default(), q.before).await
 }
 
 pub async fn invite_post(
@@ -445,9 +452,9 @@ pub async fn invite_post(
         Ok(_) => {
             Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
         }
-        Err(WebError::Invalid(errors)) => {
-            Ok(unprocessable(group_page(&app, &ctx, p, String::new(), FormState::from_pairs(&body, errors)).await?))
-        }
+        Err(WebError::Invalid(errors)) => Ok(unprocessable(
+            group_page(&app, &ctx, p, String::new(), FormState::from_pairs(&body, errors), None).await?,
+        )),
         Err(e) => Err(e),
     }
 }
@@ -556,6 +563,7 @@ pub async fn invitation_post(
 #[template(path = "patients/shared.html")]
 struct SharedPage {
     chrome: Chrome,
+    tl: super::posts::Timeline,
     group_id: String,
     members: Vec<Member>,
     family: Vec<kumanet_store::FamilyMember>,
@@ -567,14 +575,17 @@ pub async fn shared_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
+    Query(q): Query<super::posts::BeforeQuery>,
 ) -> Result<Response, WebError> {
     let p = patient_of(&r)?;
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let members = app.store.members(&group.id).await?;
+    let tl = super::posts::timeline(&app, &ctx, &p, Part::Shared, q.before).await?;
     let family = app.store.family_members(&group.id).await?;
     view_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, serde_json::json!({ "group_id": group.id })).await?;
     Ok(render(&SharedPage {
         chrome: Chrome::new(&ctx, &format!("{}さんのグループ(患者・家族と共有)", p.patient.name)),
+        tl,
         professional: !p.is_family,
         group_id: group.id,
         members,
@@ -595,7 +606,7 @@ async fn group_with_errors(
 ) -> Result<Response, WebError> {
     match e {
         WebError::Invalid(errors) => {
-            Ok(unprocessable(group_page(app, ctx, p, String::new(), FormState::from_pairs(body, errors)).await?))
+            Ok(unprocessable(group_page(app, ctx, p, String::new(), FormState::from_pairs(body, errors), None).await?))
         }
         other => Err(other),
     }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod patients;
+pub mod posts;
 
 use kumanet_core::people::{parse_kana, parse_name, LoginId, Profession};
 use serde::Deserialize;

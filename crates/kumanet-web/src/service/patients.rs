@@ -5,6 +5,7 @@
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{parse_kana, parse_name, Role, UserStatus};
 use kumanet_core::policy::patient::{check_basis, scan_type, Consenter, EligibilityBasis, Sex, SCAN_MAX_BYTES};
+use kumanet_core::policy::post::Part;
 use kumanet_store::{Group, Invitation, NewConsent, NewPatient, PatientContext};
 use serde::Deserialize;
 
@@ -449,7 +450,23 @@ pub async fn remove_member(app: &App, ctx: &Ctx, p: &PatientContext, user_id: &s
         }),
     ))
     .await?;
-    tx.commit().await.map_err(WebError::from)
+    // Their open pages stop receiving at once, in both parts.
+    let mut out = crate::live::Outbox::default();
+    for part in [Part::Professional, Part::Shared] {
+        let ev = crate::live::LiveEvent {
+            room: group.id.clone(),
+            part,
+            kind: crate::live::LiveKind::Removed,
+            post_id: None,
+            user_id: Some(user_id.to_string()),
+            from_seq: 0,
+            to_seq: 0,
+        };
+        out.add(&mut tx, ev).await?;
+    }
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(())
 }
 
 /// R10.5: "担当を外れる" — one step for the member; a manager approves in one step.

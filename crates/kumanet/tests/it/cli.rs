@@ -182,7 +182,9 @@ fn migrate_is_idempotent() {
         .arg("SELECT name FROM schema_migrations")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "0001_foundation\n0002_patients\n0003_family");
+    let names: Vec<&str> = kumanet_store::MIGRATIONS.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), names.join("\n"));
+    assert!(names.len() >= 4);
 }
 
 #[test]
@@ -263,4 +265,61 @@ fn r11_1_audit_verify_names_the_row_edited_with_psql() {
     psql(&url, &format!("DROP DATABASE {db}"));
     assert_eq!(code, 1);
     assert!(out.contains("first bad row seq=1"), "{out}");
+}
+
+/// Sign in on one node (sessions live in the shared database).
+async fn login_on(srv: &crate::helpers::Srv, base: &str, login_id: &str) -> crate::helpers::Client {
+    let c = crate::helpers::Client::new(srv).at(base);
+    let r = c.post_form("/login", &[("login_id", login_id), ("password", crate::helpers::PASSWORD)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    c
+}
+
+/// Two `kumanet serve` processes on different ports share one PostgreSQL database: a post, a
+/// 了解 and a removal made on one node reach the open pages on the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgresql_deliver_live_updates_to_each_other() {
+    use crate::helpers::{spawn, Backend};
+    let Some(srv) = spawn(Backend::Postgres).await else { return };
+    let (t, _, group, _) = crate::posts::care_room(&srv).await;
+    let key_dir = TempDir::new();
+    let key = key_dir.path().join("audit.key");
+    std::fs::write(&key, hex::encode(b"integration-test-audit-key-32-bytes!")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let url = format!("{}?options=-c%20search_path%3D{}", srv.database_url, srv.pg_schema.as_deref().unwrap());
+    let env = [
+        ("KUMANET_DATABASE_URL", url.as_str()),
+        ("KUMANET_AUDIT_KEY_FILE", key.to_str().unwrap()),
+        ("KUMANET_LOGIN_ATTEMPTS_PER_MINUTE", "1000"),
+    ];
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let (port_a, port_b) = (free_port(), free_port());
+    let node_a = serve(&dir_a, port_a, &env);
+    node_a.wait_for("listening");
+    let node_b = serve(&dir_b, port_b, &env);
+    node_b.wait_for("listening");
+    let (a, b) = (format!("http://127.0.0.1:{port_a}"), format!("http://127.0.0.1:{port_b}"));
+    let doctor = login_on(&srv, &a, "dr.a").await;
+    let pharmacist = login_on(&srv, &b, "ph.p").await;
+    let mut on_a = doctor.events(&format!("/groups/{group}/live")).await;
+    let mut on_b = pharmacist.events(&format!("/groups/{group}/live")).await;
+    let id = crate::posts::post(&doctor, &group, "ノードAから:今夜の訪問は21時です").await;
+    let got = on_b.until("post", "ノードAから:今夜の訪問は21時です", 5).await.expect("the post crosses to node B");
+    assert!(got.contains(&id));
+    assert_eq!(pharmacist.post_form(&format!("/posts/{id}/ack"), &[]).await.status, 303);
+    on_a.until("post", "了解: ", 5).await.expect("了解 crosses back to node A");
+    // Removed on node A: the page open on node B is closed at once.
+    let r = doctor.post_form(&format!("/groups/{group}/members/{}/remove", t.pharmacist_id), &[]).await;
+    assert_eq!(r.status, 303);
+    let closed = loop {
+        let (name, _) = on_b.next(5).await.expect("node B hears the removal");
+        if name != "post" {
+            break name;
+        }
+    };
+    assert_eq!(closed, "closed");
+    assert!(on_b.next(2).await.is_none() && on_b.ended);
 }

@@ -121,6 +121,7 @@ both!(r11_2_center_settings_are_bounded_and_take_effect, |srv: Srv| async move {
             ("lockout_threshold", "10"),
             ("lockout_minutes", "15"),
             ("family_agreement", "all"),
+            ("post_soft_limit", "400"),
         ]
     };
     let r = w.center.post_form("/center/settings", &form("5", "61")).await;

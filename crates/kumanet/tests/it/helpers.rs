@@ -464,3 +464,96 @@ pub async fn raw_sql(srv: &Srv, sql: &str) -> Result<(), String> {
         }
     }
 }
+
+impl Client {
+    /// The same browser (cookies) talking to another node.
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            base: base.to_string(),
+            http: self.http.clone(),
+            cookies: Mutex::new(self.cookies.lock().unwrap().clone()),
+        }
+    }
+
+    /// The status and headers of a GET whose body may never end (a live stream).
+    pub async fn head_of(&self, path: &str) -> Resp {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("request is answered");
+        Resp { status: resp.status().as_u16(), headers: resp.headers().clone(), body: String::new() }
+    }
+
+    /// Open a Server-Sent Events stream as a page would.
+    pub async fn events(&self, path: &str) -> Events {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header("cookie", self.cookie_header())
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("request is answered");
+        assert_eq!(resp.status().as_u16(), 200, "live stream refused");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        Events { resp, buf: String::new(), ended: false }
+    }
+}
+
+/// A live stream being read: events as (name, data).
+pub struct Events {
+    resp: reqwest::Response,
+    buf: String,
+    pub ended: bool,
+}
+
+impl Events {
+    /// The next event (comments and keep-alives skipped), or None at the end or after `secs`.
+    pub async fn next(&mut self, secs: u64) -> Option<(String, String)> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(at) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..at + 2).collect();
+                let mut name = String::from("message");
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v).to_string());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some((name, data.join("\n")));
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes).replace("\r\n", "\n")),
+                Ok(Ok(None)) | Ok(Err(_)) => self.ended = true,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Skip events until one named `name` whose data contains `needle`.
+    pub async fn until(&mut self, name: &str, needle: &str, secs: u64) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs().max(1);
+            let (n, d) = self.next(left).await?;
+            if n == name && d.contains(needle) {
+                return Some(d);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+        }
+    }
+}

@@ -16,4 +16,5 @@ mod cli;
 mod facilities;
 mod patients;
 mod patients_matrix;
+mod posts;
 mod system;

@@ -23,6 +23,7 @@ const ROLES: [&str; 10] = [
 fn expected(method: &str, path: &str) -> Option<&'static str> {
     const VIEW: &str = "LDAAADDDDD";
     const MANAGE: &str = "LDAADDDDDD";
+    const SHARED: &str = "LDAAADDDDA";
     Some(match (method, path) {
         ("GET", "/patients/{patient_id}" | "/groups/{group_id}") => VIEW,
         ("GET", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/form") => MANAGE,
@@ -48,6 +49,24 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/api/v1/groups/{group_id}/shared") => "LDAAADDDDA",
         ("POST", "/api/v1/groups/{group_id}/family/proposal" | "/api/v1/groups/{group_id}/family/accounts") => MANAGE,
         ("POST", "/api/v1/groups/{group_id}/family/vote") => "LDADADDDDD",
+        // Posts (R10.6): members and managers post and read; the family in the shared part only.
+        ("POST", "/groups/{group_id}/posts/preview" | "/groups/{group_id}/posts") => VIEW,
+        ("GET", "/groups/{group_id}/live") => VIEW,
+        ("POST", "/groups/{group_id}/shared/posts/preview" | "/groups/{group_id}/shared/posts") => SHARED,
+        ("GET", "/groups/{group_id}/shared/live") => SHARED,
+        ("GET", "/api/v1/groups/{group_id}/posts") => VIEW,
+        ("POST", "/api/v1/groups/{group_id}/posts/check" | "/api/v1/groups/{group_id}/posts") => VIEW,
+        ("GET", "/api/v1/groups/{group_id}/shared/posts") => SHARED,
+        ("POST", "/api/v1/groups/{group_id}/shared/posts/check" | "/api/v1/groups/{group_id}/shared/posts") => SHARED,
+        // The post of the matrix is the member's, in the shared part: the author edits, the
+        // managers may delete, every viewer acknowledges and reads.
+        ("GET", "/posts/{post_id}" | "/api/v1/posts/{post_id}") => SHARED,
+        ("GET", "/posts/{post_id}/edit") => "LDDDADDDDD",
+        ("POST", "/posts/{post_id}/preview" | "/posts/{post_id}") => "LDDDADDDDD",
+        ("PUT", "/api/v1/posts/{post_id}") => "LDDDADDDDD",
+        ("POST", "/posts/{post_id}/delete") | ("DELETE", "/api/v1/posts/{post_id}") => VIEW,
+        ("POST", "/posts/{post_id}/ack" | "/posts/{post_id}/read" | "/api/v1/posts/{post_id}/ack") => SHARED,
+        ("POST", "/api/v1/posts/{post_id}/read") => SHARED,
         _ => return None,
     })
 }
@@ -70,6 +89,28 @@ fn after_withdrawal(method: &str, path: &str, normal: &'static str) -> &'static 
         }
         ("POST", "/api/v1/groups/{group_id}/family/vote") => "LDDDDDDDDD",
         ("GET", "/api/v1/groups/{group_id}/shared") => "LDAAADDDDD",
+        // R4.3: no new post, edit, deletion or 了解; reading (and read marks) go on.
+        (
+            "POST",
+            "/groups/{group_id}/posts/preview"
+            | "/groups/{group_id}/posts"
+            | "/groups/{group_id}/shared/posts/preview"
+            | "/groups/{group_id}/shared/posts"
+            | "/api/v1/groups/{group_id}/posts/check"
+            | "/api/v1/groups/{group_id}/posts"
+            | "/api/v1/groups/{group_id}/shared/posts/check"
+            | "/api/v1/groups/{group_id}/shared/posts"
+            | "/posts/{post_id}/preview"
+            | "/posts/{post_id}"
+            | "/posts/{post_id}/delete"
+            | "/posts/{post_id}/ack"
+            | "/api/v1/posts/{post_id}/ack",
+        )
+        | ("GET", "/posts/{post_id}/edit")
+        | ("PUT" | "DELETE", "/api/v1/posts/{post_id}") => "LDDDDDDDDD",
+        ("GET", "/groups/{group_id}/shared/live" | "/api/v1/groups/{group_id}/shared/posts") => "LDAAADDDDD",
+        ("GET", "/posts/{post_id}" | "/api/v1/posts/{post_id}") => "LDAAADDDDD",
+        ("POST", "/posts/{post_id}/read" | "/api/v1/posts/{post_id}/read") => "LDAAADDDDD",
         _ => normal,
     }
 }
@@ -90,6 +131,7 @@ struct Case {
     group: String,
     consent: String,
     invitation: String,
+    post: String,
 }
 
 both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| async move {
@@ -142,7 +184,14 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
             .find(|i| i.group_id == group)
             .unwrap()
             .id;
-        cases.push(Case { patient, group, consent, invitation });
+        // A post of the member (the pharmacist) in the part shared with the family.
+        let r = t
+            .pharmacist
+            .post_form(&format!("/groups/{group}/shared/posts"), &[("body", "お薬カレンダーを新しくしました")])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let post = r.location().rsplit("#post-").next().unwrap().to_string();
+        cases.push(Case { patient, group, consent, invitation, post });
     }
     // R5.3 for the first patient: proposed, agreed by both active professionals, account made.
     let g = &cases[0].group;
@@ -195,7 +244,7 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
     ];
     let routes: Vec<_> = kumanet_web::route_table()
         .into_iter()
-        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation))
+        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation | Find::Post))
         .collect();
     assert!(routes.len() >= 30, "patient routes: {}", routes.len());
     let mut missing = Vec::new();
@@ -217,11 +266,15 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
                 .replace("{group_id}", &case.group)
                 .replace("{consent_id}", &case.consent)
                 .replace("{invitation_id}", &case.invitation)
+                .replace("{post_id}", &case.post)
                 .replace("{user_id}", "nobody");
             for (i, client) in clients.iter().enumerate() {
                 let denied_before = audit_rows(&srv, "access.denied").await.len();
                 let api = path.starts_with("/api/");
-                let r = if method == "GET" {
+                let r = if path.ends_with("/live") {
+                    // A live stream never ends: its status is the answer.
+                    client.head_of(&path).await
+                } else if method == "GET" {
                     client.get(&path).await
                 } else if api {
                     client.api(method, &path, serde_json::json!({})).await

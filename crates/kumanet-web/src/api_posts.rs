@@ -1,0 +1,269 @@
+//! The JSON twins of the posts pages (第10条): timeline, check (the preview), confirm (確定),
+//! a post with its history, edit, delete, 了解 and read marks. Same services, same gate.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use kumanet_core::audit::AuditAction;
+use kumanet_core::policy::post::Part;
+use kumanet_store::{PatientContext, PostMeta};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, WebError};
+use crate::gate::{Ctx, Resolved};
+use crate::html::posts::BeforeQuery;
+use crate::service::admin::audit_view;
+use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
+use crate::App;
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The body of a post (R10.6: `confirm` must be true; R10.4: the warned patients confirmed).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiPost {
+    pub body: String,
+    #[serde(default)]
+    pub confirm: bool,
+    #[serde(default)]
+    pub acknowledged_patient_ids: Vec<String>,
+}
+
+impl ApiPost {
+    fn form(&self) -> PostForm {
+        PostForm {
+            body: self.body.clone(),
+            acknowledged: self.acknowledged_patient_ids.join(","),
+            confirm: self.confirm,
+            csrf: None,
+        }
+    }
+}
+
+fn parse(bytes: &Bytes) -> Result<ApiPost, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError(WebError::BadRequest(format!("JSONを読み取れませんでした(未知の項目や型の誤りは受け付けません): {e}")))
+    })
+}
+
+fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
+    r.patient.clone().ok_or(WebError::NotFound)
+}
+
+fn post_of(r: &Resolved) -> Result<&PostMeta, WebError> {
+    r.post.as_ref().ok_or(WebError::NotFound)
+}
+
+pub fn card_json(c: &PostCard) -> Value {
+    json!({
+        "id": c.post.id,
+        "seq": c.post.seq,
+        "part": c.post.part.code(),
+        "author": { "id": c.post.author_id, "name": c.post.author_name,
+            "profession": c.post.author_profession.map(|p| p.code()), "facility": c.post.author_facility },
+        "created_at": crate::jst::iso_utc(c.post.created_at),
+        "version": c.post.version,
+        "edited_at": c.post.edited_at.map(crate::jst::iso_utc),
+        "deleted": c.post.deleted_at.is_some(),
+        "deleted_at": c.post.deleted_at.map(crate::jst::iso_utc),
+        "body": if c.post.deleted_at.is_some() { Value::Null } else { json!(c.post.body) },
+        "sha256": c.post.body_sha256,
+        "read_by": c.readers,
+        "acks": c.acks.iter().map(|a| json!({ "user_id": a.user_id, "name": a.name, "at": crate::jst::iso_utc(a.acked_at) })).collect::<Vec<_>>(),
+        "acked_by_me": c.acked_by_me,
+        "can": { "ack": c.can_ack, "edit": c.can_edit, "delete": c.can_delete },
+    })
+}
+
+fn draft_json(d: &Draft) -> Value {
+    json!({
+        "body": d.body,
+        "chars": d.chars,
+        "advice": d.advice,
+        "warnings": d.warnings.iter().map(|w| json!({ "patient_id": w.patient_id, "name": w.name })).collect::<Vec<_>>(),
+    })
+}
+
+async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) -> ApiResult {
+    let p = patient_of(&r)?;
+    let cards = posts::timeline(&app, &ctx, &p, part, before).await?;
+    let gid = p.group.as_ref().map(|g| g.id.clone()).unwrap_or_default();
+    let action = if part == Part::Shared { AuditAction::SharedPartViewed } else { AuditAction::GroupViewed };
+    audit_view(
+        &app,
+        &ctx,
+        action,
+        Some(("patient", &p.patient.id)),
+        json!({ "group_id": gid, "posts": cards.len(), "api": true }),
+    )
+    .await?;
+    let older = match cards.first() {
+        Some(c) if cards.len() as i64 == posts::TIMELINE_PAGE => Some(c.post.seq),
+        _ => None,
+    };
+    Ok(Json(json!({ "posts": cards.iter().map(card_json).collect::<Vec<_>>(), "older_before": older })).into_response())
+}
+
+async fn check(app: App, ctx: Ctx, r: Resolved, bytes: Bytes) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f = parse(&bytes)?;
+    let d = posts::check(&app, &ctx, &p, &f.body).await?;
+    Ok(Json(draft_json(&d)).into_response())
+}
+
+fn outcome(r: Result<Outcome, WebError>, status: StatusCode) -> ApiResult {
+    match r? {
+        Outcome::Confirmed { post_id, seq } => Ok((status, Json(json!({ "post_id": post_id, "seq": seq }))).into_response()),
+        Outcome::NeedsConfirmation(d) => Ok((
+            StatusCode::CONFLICT,
+            Json(json!({
+                "code": "other_patient_named",
+                "message": "別の患者さんの名前が含まれています。内容を直すか、acknowledged_patient_ids に確認した患者さんを入れて確定してください。",
+                "draft": draft_json(&d),
+            })),
+        )
+            .into_response()),
+    }
+}
+
+fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
+    if f.confirm {
+        Ok(())
+    } else {
+        Err(ApiError(WebError::BadRequest(
+            "確定操作が必要です。内容を確かめてから \"confirm\": true を付けて送ってください(/check で確認できます)。"
+                .into(),
+        )))
+    }
+}
+
+async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, bytes: Bytes) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f = parse(&bytes)?;
+    require_confirm(&f)?;
+    outcome(posts::confirm(&app, &ctx, &p, part, &f.form()).await, StatusCode::CREATED)
+}
+
+macro_rules! handler {
+    ($name:ident, $f:ident, $part:expr) => {
+        pub async fn $name(
+            State(app): State<App>,
+            Extension(ctx): Extension<Ctx>,
+            Extension(r): Extension<Resolved>,
+            bytes: Bytes,
+        ) -> ApiResult {
+            $f(app, ctx, r, $part, bytes).await
+        }
+    };
+}
+
+handler!(group_confirm, confirm, Part::Professional);
+handler!(shared_confirm, confirm, Part::Shared);
+
+pub async fn group_check(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    check(app, ctx, r, bytes).await
+}
+
+pub async fn group_posts(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Query(q): Query<BeforeQuery>,
+) -> ApiResult {
+    list(app, ctx, r, Part::Professional, q.before).await
+}
+
+pub async fn shared_posts(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Query(q): Query<BeforeQuery>,
+) -> ApiResult {
+    list(app, ctx, r, Part::Shared, q.before).await
+}
+
+/// A post with every confirmed version (R10.6), who read it and who acknowledged it.
+pub async fn post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let meta = post_of(&r)?;
+    let (card, versions) = posts::open(&app, &ctx, &p, meta, true).await?;
+    let mut out = card_json(&card);
+    let deleted = card.post.deleted_at.is_some();
+    out["versions"] = versions
+        .iter()
+        .map(|v| {
+            json!({ "version": v.version, "created_at": crate::jst::iso_utc(v.created_at), "sha256": v.body_sha256,
+                "body": if deleted { Value::Null } else { json!(v.body) } })
+        })
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+pub async fn post_edit(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    bytes: Bytes,
+) -> ApiResult {
+    let p = patient_of(&r)?;
+    let f = parse(&bytes)?;
+    require_confirm(&f)?;
+    outcome(posts::edit(&app, &ctx, &p, post_of(&r)?, &f.form()).await, StatusCode::OK)
+}
+
+pub async fn post_delete(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    posts::delete(&app, &ctx, patient_of(&r)?.as_ref(), post_of(&r)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn post_ack(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    posts::ack(&app, &ctx, patient_of(&r)?.as_ref(), post_of(&r)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn post_read(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> ApiResult {
+    let meta = post_of(&r)?;
+    posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Request bodies for the OpenAPI document.
+pub fn request_schema(method: &str, path: &str) -> Option<Value> {
+    let post = json!({ "type": "object", "additionalProperties": false, "required": ["body"],
+        "properties": { "body": { "type": "string", "maxLength": kumanet_core::policy::post::HARD_LIMIT },
+            "confirm": { "type": "boolean", "description": "確定操作(R10.6)。trueでなければ記録しません。" },
+            "acknowledged_patient_ids": { "type": "array", "items": { "type": "string" },
+                "description": "警告された別の患者さんを確認した上で確定する場合、そのID(R10.4)。" } } });
+    match (method, path) {
+        ("POST", p) if p.starts_with("/api/v1/groups/") && p.ends_with("/posts") => Some(post),
+        ("POST", p) if p.ends_with("/posts/check") => Some(post),
+        ("PUT", "/api/v1/posts/{post_id}") => Some(post),
+        _ => None,
+    }
+}

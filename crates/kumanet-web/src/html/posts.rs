@@ -1,0 +1,489 @@
+//! Posts on the group's pages: the timeline, compose → preview → 確定 (R10.6), the other-patient
+//! warning (R10.4), a post with its history, 了解 and read marks, and the live stream.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use kumanet_core::audit::AuditAction;
+use kumanet_core::authz::{decide, Action};
+use kumanet_core::policy::post::{Part, Segment};
+use kumanet_store::{PatientContext, PostMeta, PostVersion};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::facility::unprocessable;
+use super::{parse_form, render, Chrome, FormState};
+use crate::error::WebError;
+use crate::gate::{patient_facts, Ctx, Resolved};
+use crate::live::{LiveEvent, LiveKind};
+use crate::service::admin::audit_view;
+use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
+use crate::App;
+
+fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
+    r.patient.clone().ok_or(WebError::NotFound)
+}
+
+fn post_of(r: &Resolved) -> Result<&PostMeta, WebError> {
+    r.post.as_ref().ok_or(WebError::NotFound)
+}
+
+/// Where a part of a group lives.
+pub fn part_url(group_id: &str, part: Part) -> String {
+    match part {
+        Part::Shared => format!("/groups/{group_id}/shared"),
+        _ => format!("/groups/{group_id}"),
+    }
+}
+
+/// The timeline block of a group's page (included by both parts' pages).
+pub struct Timeline {
+    pub heading: &'static str,
+    pub compose_label: &'static str,
+    pub page_url: String,
+    pub live_url: String,
+    pub preview_url: String,
+    pub can_post: bool,
+    pub soft_limit: u32,
+    pub cards: Vec<PostCard>,
+    pub older: Option<i64>,
+}
+
+/// The latest posts of a part (the reader's cursor moves to the newest) and the composer.
+pub async fn timeline(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    part: Part,
+    before: Option<i64>,
+) -> Result<Timeline, WebError> {
+    let group_id = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
+    let cards = posts::timeline(app, ctx, p, part, before).await?;
+    let older = match cards.first() {
+        Some(c) if cards.len() as i64 == posts::TIMELINE_PAGE => Some(c.post.seq),
+        _ => None,
+    };
+    let action = if part == Part::Shared { Action::PostToShared } else { Action::PostToGroup };
+    let page_url = part_url(&group_id, part);
+    Ok(Timeline {
+        heading: if part == Part::Shared {
+            "連絡帳(患者さん・ご家族と共有)"
+        } else {
+            "連絡帳(専門職のみ)"
+        },
+        compose_label: if part == Part::Shared {
+            "患者さん・ご家族にも見える投稿"
+        } else {
+            "専門職への投稿(患者さん・ご家族には表示されません)"
+        },
+        live_url: format!("{page_url}/live"),
+        preview_url: format!("{page_url}/posts/preview"),
+        page_url,
+        can_post: decide(&ctx.actor, action, &patient_facts(p, None)).is_ok(),
+        soft_limit: ctx.settings.post_soft_limit,
+        cards,
+        older,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "posts/compose.html")]
+struct ComposePage {
+    chrome: Chrome,
+    back_url: String,
+    back_label: &'static str,
+    patient_name: String,
+    compose_label: &'static str,
+    preview_url: String,
+    confirm_url: String,
+    soft_limit: u32,
+    body: String,
+    draft: Option<Draft>,
+    form: FormState,
+}
+
+struct Composer<'a> {
+    p: &'a PatientContext,
+    back_url: String,
+    preview_url: String,
+    confirm_url: String,
+}
+
+impl Composer<'_> {
+    fn page(&self, ctx: &Ctx, title: &str, body: String, draft: Option<Draft>, form: FormState) -> Response {
+        render(&ComposePage {
+            chrome: Chrome::new(ctx, title),
+            back_label: "グループへ戻る",
+            back_url: self.back_url.clone(),
+            patient_name: self.p.patient.name.clone(),
+            compose_label: "本文",
+            preview_url: self.preview_url.clone(),
+            confirm_url: self.confirm_url.clone(),
+            soft_limit: ctx.settings.post_soft_limit,
+            body,
+            draft,
+            form,
+        })
+    }
+
+    /// The preview (R10.3 advice, R10.4 warning), or the form again with its error.
+    async fn preview(&self, app: &App, ctx: &Ctx, f: &PostForm, body: &Bytes) -> Result<Response, WebError> {
+        match posts::check(app, ctx, self.p, &f.body).await {
+            Ok(d) => Ok(self.page(ctx, "投稿の確認", d.body.clone(), Some(d), FormState::default())),
+            Err(WebError::Invalid(errors)) => {
+                Ok(unprocessable(self.page(ctx, "投稿", f.body.clone(), None, FormState::from_pairs(body, errors))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn outcome(
+        &self,
+        ctx: &Ctx,
+        r: Result<Outcome, WebError>,
+        f: &PostForm,
+        body: &Bytes,
+    ) -> Result<Response, WebError> {
+        match r {
+            Ok(Outcome::Confirmed { post_id, .. }) => {
+                Ok(Redirect::to(&format!("{}#post-{post_id}", self.back_url)).into_response())
+            }
+            // The warning was not confirmed (or the text changed since): show it again.
+            Ok(Outcome::NeedsConfirmation(d)) => {
+                let mut resp = self.page(ctx, "投稿の確認", d.body.clone(), Some(d), FormState::default());
+                *resp.status_mut() = StatusCode::CONFLICT;
+                Ok(resp)
+            }
+            Err(WebError::Invalid(errors)) => {
+                Ok(unprocessable(self.page(ctx, "投稿", f.body.clone(), None, FormState::from_pairs(body, errors))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn group_composer(p: &PatientContext, part: Part) -> Result<Composer<'_>, WebError> {
+    let gid = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
+    let base = part_url(&gid, part);
+    Ok(Composer {
+        p,
+        preview_url: format!("{base}/posts/preview"),
+        confirm_url: format!("{base}/posts"),
+        back_url: base,
+    })
+}
+
+fn post_composer<'a>(p: &'a PatientContext, meta: &PostMeta) -> Composer<'a> {
+    Composer {
+        p,
+        back_url: format!("/posts/{}", meta.id),
+        preview_url: format!("/posts/{}/preview", meta.id),
+        confirm_url: format!("/posts/{}", meta.id),
+    }
+}
+
+async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, body: Bytes) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: PostForm = parse_form(&body)?;
+    group_composer(&p, part)?.preview(&app, &ctx, &f, &body).await
+}
+
+async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, body: Bytes) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: PostForm = parse_form(&body)?;
+    let result = posts::confirm(&app, &ctx, &p, part, &f).await;
+    group_composer(&p, part)?.outcome(&ctx, result, &f, &body)
+}
+
+pub async fn preview_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    preview(app, ctx, r, Part::Professional, body).await
+}
+
+pub async fn confirm_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    confirm(app, ctx, r, Part::Professional, body).await
+}
+
+pub async fn shared_preview_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    preview(app, ctx, r, Part::Shared, body).await
+}
+
+pub async fn shared_confirm_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    confirm(app, ctx, r, Part::Shared, body).await
+}
+
+#[derive(Template)]
+#[template(path = "posts/show.html")]
+struct ShowPage {
+    chrome: Chrome,
+    back_url: String,
+    card: PostCard,
+    versions: Vec<PostVersion>,
+}
+
+/// One post, every confirmed version with its hash, who read it and who acknowledged it.
+pub async fn show_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let meta = post_of(&r)?;
+    let (card, versions) = posts::open(&app, &ctx, &p, meta, false).await?;
+    Ok(render(&ShowPage {
+        chrome: Chrome::new(&ctx, "投稿と履歴"),
+        back_url: format!("{}#post-{}", part_url(&meta.room_id, meta.part), meta.id),
+        card,
+        versions,
+    }))
+}
+
+pub async fn edit_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let meta = post_of(&r)?;
+    let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
+    if post.deleted_at.is_some() {
+        return Err(WebError::Conflict("削除された投稿は修正できません。".into()));
+    }
+    Ok(post_composer(&p, meta).page(&ctx, "投稿の修正", post.body, None, FormState::default()))
+}
+
+pub async fn edit_preview_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let f: PostForm = parse_form(&body)?;
+    post_composer(&p, post_of(&r)?).preview(&app, &ctx, &f, &body).await
+}
+
+pub async fn edit_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let meta = post_of(&r)?;
+    let f: PostForm = parse_form(&body)?;
+    let result = posts::edit(&app, &ctx, &p, meta, &f).await;
+    let composer = post_composer(&p, meta);
+    match result {
+        Ok(Outcome::Confirmed { .. }) => Ok(Redirect::to(&format!("/posts/{}", meta.id)).into_response()),
+        other => composer.outcome(&ctx, other, &f, &body),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: Option<String>,
+}
+
+fn back_to_post(meta: &PostMeta) -> Response {
+    Redirect::to(&format!("{}#post-{}", part_url(&meta.room_id, meta.part), meta.id)).into_response()
+}
+
+pub async fn delete_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let _: CsrfOnly = parse_form(&body)?;
+    let meta = post_of(&r)?;
+    posts::delete(&app, &ctx, patient_of(&r)?.as_ref(), meta).await?;
+    Ok(back_to_post(meta))
+}
+
+pub async fn ack_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let _: CsrfOnly = parse_form(&body)?;
+    let meta = post_of(&r)?;
+    posts::ack(&app, &ctx, patient_of(&r)?.as_ref(), meta).await?;
+    Ok(back_to_post(meta))
+}
+
+/// Sent by the page when a live post has been shown: the reader's cursor moves to it.
+pub async fn read_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let _: CsrfOnly = parse_form(&body)?;
+    let meta = post_of(&r)?;
+    posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "posts/card.html")]
+struct CardFragment {
+    card: PostCard,
+    csrf: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct BeforeQuery {
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// The live stream of one part of a group (Server-Sent Events). Each event is rendered for this
+/// viewer, after checking again that they may still see the part; a removed member's stream
+/// ends at once, a lagging one is told to reload.
+async fn live(app: App, ctx: Ctx, r: Resolved, part: Part) -> Result<Response, WebError> {
+    let p = patient_of(&r)?;
+    let room = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
+    let rx = app.live.subscribe(&room, part);
+    audit_view(
+        &app,
+        &ctx,
+        AuditAction::LiveOpened,
+        Some(("patient", &p.patient.id)),
+        serde_json::json!({ "group_id": room, "part": part.code() }),
+    )
+    .await?;
+    let state =
+        Stream { app, ctx, patient_id: p.patient.id.clone(), room, part, rx, queue: VecDeque::new(), done: false };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        let ev = s.next().await?;
+        Some((Ok::<Event, std::convert::Infallible>(ev), s))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))).into_response())
+}
+
+struct Stream {
+    app: App,
+    ctx: Ctx,
+    patient_id: String,
+    room: String,
+    part: Part,
+    rx: broadcast::Receiver<Arc<LiveEvent>>,
+    queue: VecDeque<Event>,
+    done: bool,
+}
+
+impl Stream {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(ev);
+            }
+            if self.done {
+                return None;
+            }
+            match self.rx.recv().await {
+                Ok(ev) => {
+                    if let Err(why) = self.handle(&ev).await {
+                        self.done = true;
+                        self.queue.push_back(Event::default().event("closed").data(why));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.done = true;
+                    self.queue.push_back(Event::default().event("reload").data("lagged"));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Render what changed for this viewer; Err(reason) ends the stream.
+    async fn handle(&mut self, ev: &LiveEvent) -> Result<(), &'static str> {
+        let me = self.ctx.user_id().to_string();
+        if ev.kind == LiveKind::Removed && ev.user_id.as_deref() == Some(me.as_str()) {
+            return Err("removed");
+        }
+        // Still signed in, still allowed to see this part?
+        let ctx_now = self.app.store.patient_context(&self.patient_id, &me).await.ok().flatten().ok_or("gone")?;
+        let action = if self.part == Part::Shared { Action::ViewSharedPart } else { Action::ViewGroup };
+        let still = match &self.ctx.session_hash {
+            Some(h) => matches!(self.app.store.session(h).await, Ok(Some(_))),
+            None => false,
+        };
+        if !still || decide(&self.ctx.actor, action, &patient_facts(&ctx_now, None)).is_err() {
+            return Err("removed");
+        }
+        let posts = match (ev.kind, &ev.post_id) {
+            (LiveKind::Read, _) => self
+                .app
+                .store
+                .posts(&self.room, self.part, Some(ev.to_seq + 1), 20)
+                .await
+                .map_err(|_| "error")?
+                .into_iter()
+                .filter(|p| p.author_id == me)
+                .collect(),
+            (_, Some(id)) => self.app.store.post(id).await.map_err(|_| "error")?.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let cards = posts::cards(&self.app, &self.ctx, &ctx_now, posts).await.map_err(|_| "error")?;
+        for card in cards {
+            let data = serde_json::json!({
+                "id": card.post.id,
+                "seq": card.post.seq,
+                "mine": card.mine,
+                "kind": ev.kind,
+                "html": CardFragment { card, csrf: self.ctx.csrf.clone() }.render().map_err(|_| "error")?,
+            });
+            self.queue.push_back(Event::default().event("post").data(data.to_string()));
+        }
+        Ok(())
+    }
+}
+
+pub async fn live_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    live(app, ctx, r, Part::Professional).await
+}
+
+pub async fn shared_live_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    live(app, ctx, r, Part::Shared).await
+}

@@ -1,0 +1,328 @@
+//! Posts in a patient's group (第10条; R10.3, R10.4, R10.6): compose → preview → confirm, edits
+//! that keep every version, tombstones, 了解 and read marks. The gate has decided who may; these
+//! apply the rules, write with the audit row in one transaction, and announce the change live.
+
+use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::authz::{decide, Action, PostFacts};
+use kumanet_core::policy::naming::{KnownPatient, NameHit, NameMatcher};
+use kumanet_core::policy::post::{brevity_advice, content_hash, parse_body, segments, Part, Segment};
+use kumanet_store::{NewPost, PatientContext, PostAck, PostMeta, PostView};
+use serde::Deserialize;
+
+use super::new_id;
+use crate::error::{FieldErrors, WebError};
+use crate::gate::{patient_facts, AuditTarget, Ctx};
+use crate::live::{LiveEvent, LiveKind, Outbox};
+use crate::App;
+
+/// The composer's form (pages) and body (API).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostForm {
+    #[serde(default)]
+    pub body: String,
+    /// The patients whose names the author saw warned about and confirmed anyway (R10.4),
+    /// comma-separated in forms.
+    #[serde(default)]
+    pub acknowledged: String,
+    /// API: the confirmation step (確定) must be explicit (R10.6).
+    #[serde(default)]
+    pub confirm: bool,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// What the preview shows before 確定.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub body: String,
+    pub chars: usize,
+    pub warnings: Vec<NameHit>,
+    pub advice: Option<String>,
+}
+
+impl Draft {
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        segments(&self.body)
+    }
+    pub fn warned_ids(&self) -> String {
+        self.warnings.iter().map(|w| w.patient_id.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+pub enum Outcome {
+    Confirmed {
+        post_id: String,
+        seq: i64,
+    },
+    /// The text names another patient and the author has not confirmed that deliberately.
+    NeedsConfirmation(Draft),
+}
+
+/// R10.3, R10.4: parse the text, advise on length, and find other patients it names.
+pub async fn check(app: &App, ctx: &Ctx, p: &PatientContext, raw: &str) -> Result<Draft, WebError> {
+    let body = parse_body(raw).map_err(|m| {
+        let mut e = FieldErrors::default();
+        e.add("body", m);
+        WebError::Invalid(e)
+    })?;
+    let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
+    let others: Vec<KnownPatient> = app
+        .store
+        .visible_patient_names(&u.id, u.facility_id.as_deref())
+        .await?
+        .into_iter()
+        .filter(|(id, _, _)| *id != p.patient.id)
+        .map(|(id, name, kana)| KnownPatient { id, name, kana })
+        .collect();
+    let warnings = NameMatcher::new(others).find(&body);
+    Ok(Draft {
+        chars: body.chars().count(),
+        advice: brevity_advice(&body, ctx.settings.post_soft_limit),
+        warnings,
+        body,
+    })
+}
+
+fn acknowledged(list: &str) -> Vec<&str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+fn group_id(p: &PatientContext) -> Result<&str, WebError> {
+    p.group.as_ref().map(|g| g.id.as_str()).ok_or(WebError::NotFound)
+}
+
+/// R10.6: the confirmed post, its hash and its first version, with the audit row.
+pub async fn confirm(app: &App, ctx: &Ctx, p: &PatientContext, part: Part, f: &PostForm) -> Result<Outcome, WebError> {
+    let draft = check(app, ctx, p, &f.body).await?;
+    let ack = acknowledged(&f.acknowledged);
+    if draft.warnings.iter().any(|w| !ack.contains(&w.patient_id.as_str())) {
+        return Ok(Outcome::NeedsConfirmation(draft));
+    }
+    let room = group_id(p)?;
+    let id = new_id();
+    let sha = content_hash(&draft.body);
+    let mut tx = app.store.begin().await?;
+    tx.audit(ctx.audit(AuditAction::PostConfirmed, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "post_id": id, "group_id": room, "part": part.code(), "sha256": sha, "chars": draft.chars,
+            "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
+        }),
+    ))
+    .await?;
+    let seq = tx
+        .insert_post(
+            &NewPost { id: &id, room_id: room, part, author_id: ctx.user_id(), body: &draft.body, body_sha256: &sha },
+            ctx.now,
+        )
+        .await?;
+    // The author has read what they wrote.
+    tx.mark_read(room, part, ctx.user_id(), seq, ctx.now).await?;
+    let mut out = Outbox::default();
+    out.add(&mut tx, LiveEvent::post(room, part, LiveKind::Post, &id)).await?;
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(Outcome::Confirmed { post_id: id, seq })
+}
+
+/// R10.6: a new version through the same preview and confirmation; the earlier ones stay.
+pub async fn edit(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    meta: &PostMeta,
+    f: &PostForm,
+) -> Result<Outcome, WebError> {
+    let draft = check(app, ctx, p, &f.body).await?;
+    let ack = acknowledged(&f.acknowledged);
+    if draft.warnings.iter().any(|w| !ack.contains(&w.patient_id.as_str())) {
+        return Ok(Outcome::NeedsConfirmation(draft));
+    }
+    let sha = content_hash(&draft.body);
+    let mut tx = app.store.begin().await?;
+    let version = tx
+        .edit_post(&meta.id, &draft.body, &sha, ctx.now)
+        .await?
+        .ok_or_else(|| WebError::Conflict("削除された投稿は修正できません。".into()))?;
+    tx.audit(ctx.audit(AuditAction::PostEdited, AuditResult::Ok).on("patient", &p.patient.id).details(
+        serde_json::json!({
+            "post_id": meta.id, "group_id": meta.room_id, "part": meta.part.code(), "version": version,
+            "sha256": sha, "chars": draft.chars,
+            "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
+        }),
+    ))
+    .await?;
+    let mut out = Outbox::default();
+    out.add(&mut tx, LiveEvent::post(&meta.room_id, meta.part, LiveKind::Edit, &meta.id)).await?;
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(Outcome::Confirmed { post_id: meta.id.clone(), seq: meta.seq })
+}
+
+/// A tombstone ("削除されました"); the content stays for the audit.
+pub async fn delete(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
+    let mut tx = app.store.begin().await?;
+    if !tx.delete_post(&meta.id, ctx.user_id(), ctx.now).await? {
+        return Err(WebError::Conflict("この投稿はすでに削除されています。".into()));
+    }
+    tx.audit(
+        ctx.audit(AuditAction::PostDeleted, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "post_id": meta.id, "group_id": meta.room_id, "part": meta.part.code() })),
+    )
+    .await?;
+    let mut out = Outbox::default();
+    out.add(&mut tx, LiveEvent::post(&meta.room_id, meta.part, LiveKind::Delete, &meta.id)).await?;
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(())
+}
+
+/// 了解. Giving it twice changes nothing.
+pub async fn ack(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
+    if app.store.post(&meta.id).await?.is_none_or(|post| post.deleted_at.is_some()) {
+        return Err(WebError::Conflict("削除された投稿には了解できません。".into()));
+    }
+    let mut tx = app.store.begin().await?;
+    if !tx.ack_post(&meta.id, ctx.user_id(), ctx.now).await? {
+        return Ok(());
+    }
+    tx.mark_read(&meta.room_id, meta.part, ctx.user_id(), meta.seq, ctx.now).await?;
+    tx.audit(
+        ctx.audit(AuditAction::PostAcked, AuditResult::Ok)
+            .on("patient", &p.patient.id)
+            .details(serde_json::json!({ "post_id": meta.id, "group_id": meta.room_id })),
+    )
+    .await?;
+    let mut out = Outbox::default();
+    out.add(&mut tx, LiveEvent::post(&meta.room_id, meta.part, LiveKind::Ack, &meta.id)).await?;
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(())
+}
+
+/// Move the reader's cursor to `seq`; the authors' pages update their "既読".
+pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -> Result<(), WebError> {
+    let mut tx = app.store.begin().await?;
+    if !tx.mark_read(room, part, ctx.user_id(), seq, ctx.now).await? {
+        return Ok(());
+    }
+    let mut out = Outbox::default();
+    let ev = LiveEvent {
+        room: room.to_string(),
+        part,
+        kind: LiveKind::Read,
+        post_id: None,
+        user_id: Some(ctx.user_id().to_string()),
+        from_seq: 0,
+        to_seq: seq,
+    };
+    out.add(&mut tx, ev).await?;
+    tx.commit().await?;
+    out.after_commit(&app.live);
+    Ok(())
+}
+
+/// A post as one viewer sees it: text, marks, and what they may do with it.
+#[derive(Debug, Clone)]
+pub struct PostCard {
+    pub post: PostView,
+    pub mine: bool,
+    /// Others who have read it (their cursor passed it), by name.
+    pub readers: Vec<String>,
+    pub acks: Vec<PostAck>,
+    pub acked_by_me: bool,
+    pub can_ack: bool,
+    pub can_edit: bool,
+    pub can_delete: bool,
+}
+
+impl PostCard {
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        segments(&self.post.body)
+    }
+    /// When it was confirmed, in Japan time; and as ISO 8601 UTC for `<time>`.
+    pub fn created(&self) -> String {
+        crate::jst::datetime(self.post.created_at)
+    }
+    pub fn created_iso(&self) -> String {
+        crate::jst::iso_utc(self.post.created_at)
+    }
+    pub fn deleted(&self) -> Option<String> {
+        self.post.deleted_at.map(crate::jst::datetime)
+    }
+}
+
+/// Cards for `posts` (of one room's part), for the viewer in `ctx`.
+pub async fn cards(app: &App, ctx: &Ctx, p: &PatientContext, posts: Vec<PostView>) -> Result<Vec<PostCard>, WebError> {
+    let (Some(first), Some(last)) = (posts.first(), posts.last()) else { return Ok(Vec::new()) };
+    let (room, part) = (first.room_id.clone(), first.part);
+    let acks = app.store.acks(&room, part, first.seq, last.seq).await?;
+    let marks = app.store.read_marks(&room, part).await?;
+    let me = ctx.user_id().to_string();
+    Ok(posts
+        .into_iter()
+        .map(|post| {
+            let target = patient_facts(p, Some(PostFacts { part: post.part, author_is_actor: post.author_id == me }));
+            let may = |a: Action| decide(&ctx.actor, a, &target).is_ok() && post.deleted_at.is_none();
+            let acks: Vec<PostAck> = acks.iter().filter(|a| a.post_id == post.id).cloned().collect();
+            PostCard {
+                mine: post.author_id == me,
+                readers: marks
+                    .iter()
+                    .filter(|m| m.read_seq >= post.seq && m.user_id != post.author_id)
+                    .map(|m| m.name.clone())
+                    .collect(),
+                acked_by_me: acks.iter().any(|a| a.user_id == me),
+                acks,
+                can_ack: may(Action::AckPost),
+                can_edit: may(Action::EditPost),
+                can_delete: may(Action::DeletePost),
+                post,
+            }
+        })
+        .collect())
+}
+
+/// One post for the viewer with every confirmed version; a view of patient data, audited.
+pub async fn open(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    meta: &PostMeta,
+    api: bool,
+) -> Result<(PostCard, Vec<kumanet_store::PostVersion>), WebError> {
+    let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
+    let card = cards(app, ctx, p, vec![post]).await?.pop().ok_or(WebError::NotFound)?;
+    let versions = app.store.post_versions(&meta.id).await?;
+    crate::service::admin::audit_view(
+        app,
+        ctx,
+        AuditAction::PostViewed,
+        Some(("patient", &p.patient.id)),
+        serde_json::json!({ "post_id": meta.id, "versions": versions.len(), "api": api }),
+    )
+    .await?;
+    Ok((card, versions))
+}
+
+/// The latest posts of a room's part for the viewer, and the cursor moved to the newest.
+pub async fn timeline(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    part: Part,
+    before: Option<i64>,
+) -> Result<Vec<PostCard>, WebError> {
+    let room = group_id(p)?;
+    let posts = app.store.posts(room, part, before, TIMELINE_PAGE).await?;
+    if before.is_none() {
+        if let Some(last) = posts.last() {
+            mark_read(app, ctx, room, part, last.seq).await?;
+        }
+    }
+    cards(app, ctx, p, posts).await
+}
+
+/// Posts per page of a timeline.
+pub const TIMELINE_PAGE: i64 = 50;
