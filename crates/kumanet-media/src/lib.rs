@@ -4,11 +4,16 @@
 //! Everything here is blocking and CPU- or process-bound: call it from a blocking thread
 //! (e.g. `tokio::task::spawn_blocking`), never directly on an async worker.
 
+mod bitmap_font;
+mod watermark;
+
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits};
+
+pub use watermark::Watermarker;
 
 /// The largest attachment accepted, in bytes (20 MiB).
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -147,7 +152,7 @@ pub fn sanitize_image(bytes: &[u8]) -> Result<Sanitized, MediaError> {
 }
 
 /// Decodes a JPEG or PNG within the pixel and memory limits and applies its EXIF orientation.
-fn decode_image(bytes: &[u8]) -> Result<(Kind, DynamicImage), MediaError> {
+pub(crate) fn decode_image(bytes: &[u8]) -> Result<(Kind, DynamicImage), MediaError> {
     if bytes.len() > MAX_BYTES {
         return Err(MediaError::TooLarge);
     }
@@ -198,7 +203,7 @@ fn map_image_error(e: ImageError) -> MediaError {
 }
 
 /// RGB8, with any transparency composited onto white (JPEG has no alpha).
-fn flatten_rgb(img: &DynamicImage) -> image::RgbImage {
+pub(crate) fn flatten_rgb(img: &DynamicImage) -> image::RgbImage {
     if !img.color().has_alpha() {
         return img.to_rgb8();
     }
@@ -215,7 +220,7 @@ fn flatten_rgb(img: &DynamicImage) -> image::RgbImage {
 }
 
 /// Encodes RGB8 as a baseline JPEG at quality 85, with no metadata segments but JFIF.
-fn encode_jpeg(img: &image::RgbImage) -> Result<Vec<u8>, MediaError> {
+pub(crate) fn encode_jpeg(img: &image::RgbImage) -> Result<Vec<u8>, MediaError> {
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
         .encode_image(img)

@@ -335,3 +335,139 @@ fn a_jpeg_claiming_huge_dimensions_fails_cleanly() {
         other => panic!("expected TooManyPixels, got {other:?}"),
     }
 }
+
+// ---------- watermarks ----------
+
+const WHO: &str = "訪問 花子 (nurse01)";
+const WHEN: &str = "2026年11月24日(火) 14:05 閲覧";
+
+fn white(w: u32, h: u32) -> Vec<u8> {
+    jpeg_of(&RgbImage::from_pixel(w, h, Rgb([255, 255, 255])))
+}
+
+/// Fraction of pixels clearly darker than white, and the image.
+fn darkened(jpeg: &[u8]) -> (f64, RgbImage) {
+    let img = decode(jpeg).to_rgb8();
+    let dark = img.pixels().filter(|p| p.0.iter().any(|&c| c < 200)).count();
+    (dark as f64 / f64::from(img.width() * img.height()), img)
+}
+
+/// Every cell of a cols x rows grid over the image has some darkened pixels.
+fn covers_everywhere(img: &RgbImage, cols: u32, rows: u32) -> bool {
+    let (w, h) = img.dimensions();
+    (0..rows).all(|r| {
+        (0..cols).all(|c| {
+            let (x0, y0) = (c * w / cols, r * h / rows);
+            let (x1, y1) = ((c + 1) * w / cols, (r + 1) * h / rows);
+            (y0..y1).any(|y| (x0..x1).any(|x| img.get_pixel(x, y).0.iter().any(|&v| v < 200)))
+        })
+    })
+}
+
+fn cjk() -> Watermarker {
+    let wm = Watermarker::load(None);
+    assert!(wm.has_cjk_font(), "no Japanese font found: install fonts-noto-cjk (see Watermarker::load)");
+    wm
+}
+
+#[test]
+fn builtin_font_watermark_darkens_the_whole_image() {
+    let wm = Watermarker::builtin();
+    assert!(!wm.has_cjk_font());
+    let out = wm.apply(&white(600, 400), &[WHO, WHEN]).unwrap();
+    assert_eq!(sniff(&out), Some(Kind::Jpeg));
+    let (fraction, img) = darkened(&out);
+    assert_eq!(img.dimensions(), (600, 400));
+    assert!(fraction > 0.03, "only {fraction} darkened");
+    assert!(covers_everywhere(&img, 4, 4), "a crop could avoid the mark");
+}
+
+#[test]
+fn builtin_font_draws_ascii_even_for_an_all_japanese_line() {
+    // Non-ASCII becomes '?', which still leaves a visible mark.
+    let wm = Watermarker::builtin();
+    let out = wm.apply(&white(400, 300), &["訪問 花子"]).unwrap();
+    let (fraction, _) = darkened(&out);
+    assert!(fraction > 0.01, "only {fraction} darkened");
+}
+
+#[test]
+fn cjk_font_watermark_darkens_the_whole_image() {
+    let wm = cjk();
+    let out = wm.apply(&white(600, 400), &[WHO, WHEN]).unwrap();
+    let (fraction, img) = darkened(&out);
+    assert_eq!(img.dimensions(), (600, 400));
+    assert!(fraction > 0.03, "only {fraction} darkened");
+    assert!(covers_everywhere(&img, 4, 4), "a crop could avoid the mark");
+}
+
+#[test]
+fn cjk_font_draws_japanese_not_question_marks() {
+    let wm = cjk();
+    let input = white(400, 300);
+    let with_font = wm.apply(&input, &["訪問 花子"]).unwrap();
+    let (fraction, a) = darkened(&with_font);
+    assert!(fraction > 0.01, "only {fraction} darkened");
+    let fallback = Watermarker::builtin().apply(&input, &["訪問 花子"]).unwrap();
+    let (_, b) = darkened(&fallback);
+    let differing = a.pixels().zip(b.pixels()).filter(|(p, q)| p.0[0].abs_diff(q.0[0]) > 60).count();
+    assert!(differing > 1000, "the Japanese font was not used");
+}
+
+#[test]
+fn a_given_font_path_that_is_not_a_font_falls_back_to_the_known_paths() {
+    let wm = Watermarker::load(Some(std::path::Path::new("/nonexistent/font.ttf")));
+    let default = Watermarker::load(None);
+    assert_eq!(wm.has_cjk_font(), default.has_cjk_font());
+}
+
+#[test]
+fn watermark_keeps_photo_visible_and_shows_on_dark_images() {
+    // On black the light halo shows; on a mid-grey photo both halo and text show.
+    for shade in [0u8, 128] {
+        let input = jpeg_of(&RgbImage::from_pixel(500, 350, Rgb([shade; 3])));
+        for wm in [Watermarker::builtin(), Watermarker::load(None)] {
+            let out = decode(&wm.apply(&input, &[WHO, WHEN]).unwrap()).to_rgb8();
+            let changed = out.pixels().filter(|p| p.0[0].abs_diff(shade) > 40).count();
+            let fraction = changed as f64 / f64::from(500 * 350);
+            assert!(fraction > 0.03, "shade {shade}: only {fraction} changed");
+            // Most of the photo is untouched.
+            assert!(fraction < 0.6, "shade {shade}: {fraction} changed");
+        }
+    }
+}
+
+#[test]
+fn watermark_scales_with_the_image() {
+    // A 4x larger image gets text about 4x larger, so a similar share of it is covered.
+    let wm = Watermarker::builtin();
+    let (small, _) = darkened(&wm.apply(&white(400, 300), &[WHO, WHEN]).unwrap());
+    let (large, img) = darkened(&wm.apply(&white(1600, 1200), &[WHO, WHEN]).unwrap());
+    assert!(covers_everywhere(&img, 6, 6));
+    assert!(large > small * 0.5 && large < small * 2.0, "small {small}, large {large}");
+}
+
+#[test]
+fn watermark_accepts_png_with_alpha_and_refuses_non_images() {
+    let img = RgbaImage::from_pixel(300, 200, Rgba([255, 255, 255, 0]));
+    let out = Watermarker::builtin().apply(&png_of(&DynamicImage::ImageRgba8(img)), &[WHO]).unwrap();
+    let (fraction, img) = darkened(&out);
+    assert_eq!(img.dimensions(), (300, 200));
+    assert!(fraction > 0.01);
+    assert!(matches!(Watermarker::builtin().apply(b"%PDF-1.4", &[WHO]), Err(MediaError::Unsupported)));
+}
+
+/// Run with `cargo test --release -p kumanet-media -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; meaningful in release builds only"]
+fn watermark_on_twelve_megapixels_is_fast() {
+    let input = jpeg_of(&RgbImage::from_fn(4000, 3000, |x, y| Rgb([(x / 16) as u8, (y / 12) as u8, 128])));
+    for wm in [Watermarker::builtin(), Watermarker::load(None)] {
+        let started = std::time::Instant::now();
+        let out = wm.apply(&input, &[WHO, WHEN]).unwrap();
+        let took = started.elapsed();
+        println!("cjk={} took {took:?}", wm.has_cjk_font());
+        assert_eq!(decode(&out).width(), 4000);
+        assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    }
+}
