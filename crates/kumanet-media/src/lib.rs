@@ -5,6 +5,7 @@
 //! (e.g. `tokio::task::spawn_blocking`), never directly on an async worker.
 
 mod bitmap_font;
+mod pdf;
 mod watermark;
 
 use std::io::Cursor;
@@ -13,6 +14,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits};
 
+pub use pdf::{pdf_page_count, pdf_pages};
 pub use watermark::Watermarker;
 
 /// The largest attachment accepted, in bytes (20 MiB).

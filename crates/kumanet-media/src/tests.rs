@@ -471,3 +471,87 @@ fn watermark_on_twelve_megapixels_is_fast() {
         assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     }
 }
+
+// ---------- PDF ----------
+
+/// A minimal valid PDF with one page per entry of `pages` (a content stream each), with
+/// correct xref offsets.
+fn pdf_of(pages: &[&str]) -> Vec<u8> {
+    let n = pages.len();
+    let mut objects: Vec<String> = Vec::new();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
+    for i in 0..n {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> /Contents {} 0 R >>",
+            3 + n + i
+        ));
+    }
+    for content in pages {
+        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1));
+    }
+    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref_at = pdf.len();
+    let mut xref = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for off in offsets {
+        xref.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    pdf.extend_from_slice(xref.as_bytes());
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+fn two_page_pdf() -> Vec<u8> {
+    // Page 1: a black square on the left; page 2: on the right.
+    pdf_of(&["0 0 0 rg 10 10 60 60 re f", "0 0 0 rg 130 10 60 60 re f"])
+}
+
+#[test]
+fn pdf_page_count_reads_pdfinfo() {
+    assert_eq!(pdf_page_count(&two_page_pdf()).unwrap(), 2);
+    assert_eq!(pdf_page_count(&pdf_of(&["0 g"])).unwrap(), 1);
+}
+
+#[test]
+fn pdf_pages_are_rendered_in_order_as_png() {
+    let pages = pdf_pages(&two_page_pdf(), 10, 72).unwrap();
+    assert_eq!(pages.len(), 2);
+    let imgs: Vec<RgbImage> = pages
+        .iter()
+        .map(|p| {
+            assert_eq!(sniff(p), Some(Kind::Png));
+            decode(p).to_rgb8()
+        })
+        .collect();
+    for img in &imgs {
+        assert_eq!(img.dimensions(), (200, 100));
+    }
+    // Page order: the square is on the left of page 1 and on the right of page 2.
+    let dark = |img: &RgbImage, x, y| img.get_pixel(x, y).0[0] < 50;
+    assert!(dark(&imgs[0], 40, 50) && !dark(&imgs[0], 160, 50));
+    assert!(!dark(&imgs[1], 40, 50) && dark(&imgs[1], 160, 50));
+}
+
+#[test]
+fn pdf_pages_respects_max_pages_and_dpi() {
+    let pages = pdf_pages(&two_page_pdf(), 1, 144).unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(decode(&pages[0]).width(), 400);
+    // Zero pages asked still renders the first.
+    assert_eq!(pdf_pages(&two_page_pdf(), 0, 72).unwrap().len(), 1);
+}
+
+#[test]
+fn broken_pdfs_are_renderer_errors() {
+    let junk = b"%PDF-1.4\nthis is not really a pdf\n".to_vec();
+    assert!(matches!(pdf_page_count(&junk), Err(MediaError::PdfRenderer(_))));
+    assert!(matches!(pdf_pages(&junk, 2, 72), Err(MediaError::PdfRenderer(_))));
+}
