@@ -10,7 +10,6 @@ mod watermark;
 
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits};
 
@@ -223,9 +222,13 @@ pub(crate) fn flatten_rgb(img: &DynamicImage) -> image::RgbImage {
 
 /// Encodes RGB8 as a baseline JPEG at quality 85, with no metadata segments but JFIF.
 pub(crate) fn encode_jpeg(img: &image::RgbImage) -> Result<Vec<u8>, MediaError> {
+    let (Ok(w), Ok(h)) = (u16::try_from(img.width()), u16::try_from(img.height())) else {
+        // JPEG cannot describe a side longer than 65,535 pixels.
+        return Err(MediaError::TooManyPixels);
+    };
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode_image(img)
+    jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY)
+        .encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| MediaError::Corrupt(format!("JPEG encoding failed: {e}")))?;
     Ok(out)
 }

@@ -101,17 +101,24 @@ fn font_px(w: u32, h: u32) -> f32 {
     ((f64::from(w) * f64::from(h)).sqrt() / 34.0).clamp(13.0, 160.0) as f32
 }
 
-/// Coverage of the text block (`text`) and of its halo (`halo`), both 0..=255, row-major.
+/// Coverage of the text block (`text`) and of its halo (`halo`), both 0..=255, row-major;
+/// `texels` holds both, interleaved, with a one-texel empty border for sampling.
 struct Mask {
     w: usize,
     h: usize,
     text: Vec<u8>,
     halo: Vec<u8>,
+    texels: Vec<[u8; 2]>,
 }
 
 impl Mask {
     fn blank(w: usize, h: usize) -> Mask {
-        Mask { w, h, text: vec![0; w * h], halo: Vec::new() }
+        Mask { w, h, text: vec![0; w * h], halo: Vec::new(), texels: Vec::new() }
+    }
+
+    /// Width of a row of `texels`.
+    fn padded_w(&self) -> usize {
+        self.w + 2
     }
 
     fn put(&mut self, x: i64, y: i64, coverage: u8) {
@@ -145,6 +152,14 @@ impl Mask {
             }
         }
         self.halo = halo;
+        let pw = self.padded_w();
+        let mut texels = vec![[0u8; 2]; pw * (h + 2)];
+        for y in 0..h {
+            for x in 0..w {
+                texels[(y + 1) * pw + x + 1] = [self.text[y * w + x], self.halo[y * w + x]];
+            }
+        }
+        self.texels = texels;
     }
 }
 
@@ -237,66 +252,120 @@ fn bitmap_mask(lines: &[String], px: f32) -> Mask {
     mask
 }
 
-/// Bilinear sample of a mask at (u, v), 0.0..=1.0; zero outside.
-fn sample(data: &[u8], w: usize, h: usize, u: f32, v: f32) -> f32 {
-    let (x0, y0) = (u.floor(), v.floor());
-    let (fx, fy) = (u - x0, v - y0);
-    let at = |x: f32, y: f32| -> f32 {
-        if x < 0.0 || y < 0.0 || x >= w as f32 || y >= h as f32 {
-            return 0.0;
-        }
-        data.get(y as usize * w + x as usize).map_or(0.0, |&c| f32::from(c))
+/// Bilinear samples of the text and halo masks at (u, v), each 0.0..=1.0, for
+/// -0.5 <= u < w and -0.5 <= v < h (the border of `texels` covers the edges).
+#[inline]
+fn sample(mask: &Mask, u: f32, v: f32) -> (f32, f32) {
+    // u, v >= -0.5, so shifting by one makes truncation a floor (and avoids a libm call per
+    // pixel on CPUs without SSE4.1); the shift is also the border of `texels`.
+    let (x1, y1) = ((u + 1.0) as usize, (v + 1.0) as usize);
+    let (fx, fy) = (u + 1.0 - x1 as f32, v + 1.0 - y1 as f32);
+    let pw = mask.padded_w();
+    let i = y1 * pw + x1;
+    let tap = |j: usize| mask.texels.get(j).copied().unwrap_or([0, 0]);
+    let (a, b, c, d) = (tap(i), tap(i + 1), tap(i + pw), tap(i + pw + 1));
+    if (a[1] | b[1] | c[1] | d[1]) == 0 {
+        // Outside the halo, hence outside the text too: most of the mask.
+        return (0.0, 0.0);
+    }
+    let lerp = |k: usize| {
+        let top = f32::from(a[k]) + (f32::from(b[k]) - f32::from(a[k])) * fx;
+        let bottom = f32::from(c[k]) + (f32::from(d[k]) - f32::from(c[k])) * fx;
+        (top + (bottom - top) * fy) / 255.0
     };
-    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
-    let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
-    (top * (1.0 - fy) + bottom * fy) / 255.0
+    (lerp(0), lerp(1))
 }
 
-/// Repeats the mask over the whole image on a rotated, staggered grid centred on the image.
+/// Where the pattern lies on the image: a staggered grid of tiles in (u, v) coordinates,
+/// u along the rising text and v across it, with one copy of the block centred on the image.
+struct Pattern {
+    cx: f32,
+    cy: f32,
+    sin: f32,
+    cos: f32,
+    tile_w: f32,
+    tile_h: f32,
+    /// Samples are taken half a pixel back, so the mask reaches half a pixel further.
+    reach_u: f32,
+    reach_v: f32,
+}
+
+/// Repeats the mask over the whole image on a rotated, staggered grid centred on the image,
+/// a band of rows per available core (at most four).
 fn stamp(rgb: &mut image::RgbImage, mask: &Mask, px: f32) {
-    if mask.w == 0 || mask.h == 0 {
+    if mask.w == 0 || mask.h == 0 || rgb.width() == 0 {
         return;
     }
-    let (w, h) = rgb.dimensions();
     let (sin, cos) = ANGLE_DEG.to_radians().sin_cos();
-    let tile_w = mask.w as f32 + 2.5 * px;
-    let tile_h = mask.h as f32 + 0.9 * px;
-    let (mw, mh) = (mask.w as f32, mask.h as f32);
-    // Centre one copy of the text block on the centre of the image.
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (u_off, v_off) = (mw / 2.0, mh / 2.0);
-    let width = w as usize;
-    for (y, row) in rgb.chunks_exact_mut(width * 3).enumerate() {
-        let dy = y as f32 - cy;
-        for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
-            let dx = x as f32 - cx;
-            // Pattern coordinates: u along the rising text, v across it.
-            let u = dx * cos - dy * sin + u_off;
-            let v = dx * sin + dy * cos + v_off;
-            let band = (v / tile_h).floor();
-            let tv = v - band * tile_h;
-            if tv >= mh + 1.0 {
-                continue;
+    let pattern = Pattern {
+        cx: rgb.width() as f32 / 2.0,
+        cy: rgb.height() as f32 / 2.0,
+        sin,
+        cos,
+        tile_w: mask.w as f32 + 2.5 * px,
+        tile_h: mask.h as f32 + 0.9 * px,
+        reach_u: mask.w as f32 + 0.5,
+        reach_v: mask.h as f32 + 0.5,
+    };
+    let stride = rgb.width() as usize * 3;
+    let rows = rgb.height() as usize;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let band_rows = rows.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (i, band) in rgb.chunks_mut(band_rows * stride).enumerate() {
+            let pattern = &pattern;
+            scope.spawn(move || stamp_rows(band, i * band_rows, stride, mask, pattern));
+        }
+    });
+}
+
+/// Stamps rows `first_row..` of the image held in `band`.
+///
+/// Each pixel's place in the pattern (`tu`, `tv`, both within one tile) is stepped along
+/// the row instead of recomputed, so the cost is a few additions per pixel plus the
+/// blending where the text is.
+fn stamp_rows(band: &mut [u8], first_row: usize, stride: usize, mask: &Mask, p: &Pattern) {
+    let half_w = mask.w as f32 / 2.0;
+    let half_h = mask.h as f32 / 2.0;
+    for (dy_row, row) in band.chunks_exact_mut(stride).enumerate() {
+        let dy = (first_row + dy_row) as f32 - p.cy;
+        // Pattern coordinates of this row's first pixel.
+        let u = -p.cx * p.cos - dy * p.sin + half_w;
+        let v = -p.cx * p.sin + dy * p.cos + half_h;
+        let band_no = (v / p.tile_h).floor();
+        let mut tv = v - band_no * p.tile_h;
+        let shift = if band_no.rem_euclid(2.0) == 1.0 { p.tile_w / 2.0 } else { 0.0 };
+        let mut tu = (u + shift).rem_euclid(p.tile_w);
+        for pixel in row.chunks_exact_mut(3) {
+            if tu < p.reach_u && tv < p.reach_v {
+                let (text, halo) = sample(mask, tu - 0.5, tv - 0.5);
+                // The halo lightens around the letters, not under them, so the text keeps
+                // its contrast on mid-tones.
+                let halo = halo * (1.0 - text) * HALO_ALPHA;
+                let text = text * TEXT_ALPHA;
+                if halo > 0.0 || text > 0.0 {
+                    for (c, channel) in pixel.iter_mut().enumerate() {
+                        let mut v = f32::from(*channel);
+                        v += (HALO_RGB[c] - v) * halo;
+                        v += (TEXT_RGB[c] - v) * text;
+                        // `as` saturates to 0..=255; +0.5 rounds.
+                        *channel = (v + 0.5) as u8;
+                    }
+                }
             }
-            let shift = if band.rem_euclid(2.0) == 1.0 { tile_w / 2.0 } else { 0.0 };
-            let tu = (u + shift).rem_euclid(tile_w);
-            if tu >= mw + 1.0 {
-                continue;
+            // One pixel right: both coordinates grow by less than one, so one wrap each.
+            tu += p.cos;
+            if tu >= p.tile_w {
+                tu -= p.tile_w;
             }
-            let (su, sv) = (tu - 0.5, tv - 0.5);
-            let text = sample(&mask.text, mask.w, mask.h, su, sv);
-            // The halo lightens around the letters, not under them, so the text keeps its
-            // contrast on mid-tones.
-            let halo = sample(&mask.halo, mask.w, mask.h, su, sv) * (1.0 - text) * HALO_ALPHA;
-            let text = text * TEXT_ALPHA;
-            if halo <= 0.0 && text <= 0.0 {
-                continue;
-            }
-            for (c, channel) in pixel.iter_mut().enumerate() {
-                let mut p = f32::from(*channel);
-                p += (HALO_RGB[c] - p) * halo;
-                p += (TEXT_RGB[c] - p) * text;
-                *channel = p.round().clamp(0.0, 255.0) as u8;
+            tv += p.sin;
+            if tv >= p.tile_h {
+                // The next band of tiles is staggered by half a tile.
+                tv -= p.tile_h;
+                tu += p.tile_w / 2.0;
+                if tu >= p.tile_w {
+                    tu -= p.tile_w;
+                }
             }
         }
     }
