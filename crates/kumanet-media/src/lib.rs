@@ -13,7 +13,7 @@ use std::io::Cursor;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits};
 
-pub use pdf::{pdf_page_count, pdf_pages};
+pub use pdf::{pdf_page_count, pdf_pages, MAX_PAGE_SIDE, MAX_PDF_PAGES};
 pub use watermark::Watermarker;
 
 /// The largest attachment accepted, in bytes (20 MiB).

@@ -19,34 +19,46 @@ const POLL: Duration = Duration::from_millis(10);
 const MIN_DPI: u32 = 18;
 const MAX_DPI: u32 = 300;
 
+/// The most pages [`pdf_pages`] renders in one call.
+pub const MAX_PDF_PAGES: u32 = 100;
+/// The longest side of a rendered page, in pixels: A4 at 300 dpi is 3,508. Larger pages
+/// (posters, or a hostile 200-inch MediaBox) are rendered at a lower resolution instead of
+/// making `pdftoppm` allocate gigabytes.
+pub const MAX_PAGE_SIDE: u32 = 4_000;
+
 /// The number of pages of a PDF, as `pdfinfo` reports it.
 pub fn pdf_page_count(bytes: &[u8]) -> Result<u32, MediaError> {
     let dir = TempDir::new()?;
     let input = dir.write_input(bytes)?;
-    let mut cmd = Command::new("pdfinfo");
-    cmd.arg(&input);
-    let out = run_tool(cmd, TOOL_TIMEOUT)?;
-    if !out.status.success() {
-        return Err(tool_failed("pdfinfo", &out));
-    }
-    parse_pages(&String::from_utf8_lossy(&out.stdout))
-        .ok_or_else(|| MediaError::PdfRenderer("pdfinfo printed no page count".into()))
+    let info = pdfinfo(&input, None)?;
+    parse_pages(&info).ok_or_else(|| MediaError::PdfRenderer("pdfinfo printed no page count".into()))
 }
 
-/// Renders the first `max_pages` pages (at least one) at `dpi` (kept within 18..=300) and
-/// returns one PNG per page, in page order.
+/// Renders the first `max_pages` pages (at least one, at most [`MAX_PDF_PAGES`]) at `dpi`
+/// (kept within 18..=300, and lowered so no page is longer than [`MAX_PAGE_SIDE`] pixels)
+/// and returns one PNG per page, in page order.
 pub fn pdf_pages(bytes: &[u8], max_pages: u32, dpi: u32) -> Result<Vec<Vec<u8>>, MediaError> {
     let dir = TempDir::new()?;
     let input = dir.write_input(bytes)?;
+    let last = max_pages.clamp(1, MAX_PDF_PAGES);
+    let info = pdfinfo(&input, Some(last))?;
+    let dpi = safe_dpi(dpi, parse_longest_side_pts(&info));
     let prefix = dir.path.join("page");
+    // The crop box (-W/-H) is a backstop for sizes pdfinfo did not report: it bounds the
+    // bitmap pdftoppm allocates even then.
+    let cap = (MAX_PAGE_SIDE + 64).to_string();
     let mut cmd = Command::new("pdftoppm");
     cmd.arg("-png")
         .arg("-r")
-        .arg(dpi.clamp(MIN_DPI, MAX_DPI).to_string())
+        .arg(dpi.to_string())
         .arg("-f")
         .arg("1")
         .arg("-l")
-        .arg(max_pages.max(1).to_string())
+        .arg(last.to_string())
+        .arg("-W")
+        .arg(&cap)
+        .arg("-H")
+        .arg(&cap)
         .arg(&input)
         .arg(&prefix);
     let out = run_tool(cmd, TOOL_TIMEOUT)?;
@@ -73,8 +85,50 @@ pub fn pdf_pages(bytes: &[u8], max_pages: u32, dpi: u32) -> Result<Vec<Vec<u8>>,
         .collect()
 }
 
+/// `pdfinfo`'s report; with `last`, it lists the size of each page up to that one.
+fn pdfinfo(input: &std::path::Path, last: Option<u32>) -> Result<String, MediaError> {
+    let mut cmd = Command::new("pdfinfo");
+    if let Some(last) = last {
+        cmd.arg("-f").arg("1").arg("-l").arg(last.to_string());
+    }
+    cmd.arg(input);
+    let out = run_tool(cmd, TOOL_TIMEOUT)?;
+    if !out.status.success() {
+        return Err(tool_failed("pdfinfo", &out));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn parse_pages(info: &str) -> Option<u32> {
     info.lines().find_map(|l| l.strip_prefix("Pages:")).and_then(|n| n.trim().parse().ok())
+}
+
+/// The longest side of any page listed ("Page    1 size: 595.276 x 841.89 pts (A4)"), in
+/// points (1/72 inch).
+fn parse_longest_side_pts(info: &str) -> Option<f64> {
+    info.lines()
+        .filter_map(|line| {
+            let mut words = line.split_once("size:")?.1.split_whitespace();
+            let w: f64 = words.next()?.parse().ok()?;
+            (words.next()? == "x").then_some(())?;
+            let h: f64 = words.next()?.parse().ok()?;
+            Some(w.max(h))
+        })
+        .filter(|side| side.is_finite() && *side > 0.0)
+        .reduce(f64::max)
+}
+
+/// The asked resolution within 18..=300 dpi, lowered so the longest page stays within
+/// [`MAX_PAGE_SIDE`] pixels.
+fn safe_dpi(asked: u32, longest_pts: Option<f64>) -> u32 {
+    let dpi = asked.clamp(MIN_DPI, MAX_DPI);
+    match longest_pts {
+        Some(pts) => {
+            let fits = (f64::from(MAX_PAGE_SIDE) * 72.0 / pts).floor();
+            dpi.min(fits.clamp(1.0, f64::from(MAX_DPI)) as u32)
+        }
+        None => dpi,
+    }
 }
 
 fn tool_failed(tool: &str, out: &Output) -> MediaError {
@@ -192,6 +246,20 @@ impl Drop for TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_page_sizes_and_lowers_dpi_for_huge_pages() {
+        let info = "Pages:          2\nPage    1 size: 595.276 x 841.89 pts (A4)\nPage    1 rot:  0\nPage    2 size: 14400 x 7200 pts\n";
+        assert_eq!(parse_longest_side_pts(info), Some(14400.0));
+        assert_eq!(parse_longest_side_pts("Page size: 612 x 792 pts (letter)\n"), Some(792.0));
+        assert_eq!(parse_longest_side_pts("Pages: 3\n"), None);
+        // A4 at 300 dpi fits; a 200-inch page is rendered at 20 dpi (4,000 px).
+        assert_eq!(safe_dpi(300, Some(841.89)), 300);
+        assert_eq!(safe_dpi(150, Some(14400.0)), 20);
+        assert_eq!(safe_dpi(150, Some(1e9)), 1);
+        assert_eq!(safe_dpi(5000, None), MAX_DPI);
+        assert_eq!(safe_dpi(0, None), MIN_DPI);
+    }
 
     #[test]
     fn parses_pdfinfo_pages_line() {

@@ -555,3 +555,14 @@ fn broken_pdfs_are_renderer_errors() {
     assert!(matches!(pdf_page_count(&junk), Err(MediaError::PdfRenderer(_))));
     assert!(matches!(pdf_pages(&junk, 2, 72), Err(MediaError::PdfRenderer(_))));
 }
+
+#[test]
+fn a_poster_sized_page_is_rendered_within_the_side_limit() {
+    // 200 x 100 inches: at 150 dpi this would be a 30000 x 15000 bitmap.
+    let pdf = pdf_of(&["0 0 0 rg 10 10 60 60 re f"]);
+    let pdf = String::from_utf8_lossy(&pdf).replace("[0 0 200 100]", "[0 0 14400 7200]");
+    let pages = pdf_pages(pdf.as_bytes(), 1, 150).unwrap();
+    let page = decode(&pages[0]);
+    assert!(page.width() <= MAX_PAGE_SIDE && page.height() <= MAX_PAGE_SIDE);
+    assert!(page.width() >= MAX_PAGE_SIDE / 2, "{}", page.width());
+}
