@@ -97,6 +97,10 @@ pub enum Action {
     /// 了解 and read marks.
     AckPost,
     MarkRead,
+    /// R9.3: an attachment, inline and watermarked, never as a download.
+    ViewAttachment,
+    /// Search the posts of one's own groups.
+    SearchPosts,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -143,6 +147,8 @@ pub struct PatientFacts {
 pub struct PostFacts {
     pub part: Part,
     pub author_is_actor: bool,
+    /// An attachment not yet confirmed with its post: only its uploader sees it.
+    pub draft: bool,
 }
 
 /// Why not. The web layer maps each to a status and a Japanese message (one place).
@@ -235,7 +241,7 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
         return sharing(*consent);
     }
     let allowed = match (action, target) {
-        (ViewStaffDirectory | ListPatients | ViewInvitations, _) => true,
+        (ViewStaffDirectory | ListPatients | ViewInvitations | SearchPosts, _) => true,
         (RegisterPatient, Target::None) => u.role == Role::Staff && u.profession == Some(Profession::Doctor),
         (ViewFacilityStaff, Target::Facility { facility_id }) => center || admin_of(&Some(facility_id.clone())),
         (CreateStaff, Target::Facility { facility_id }) => admin_of(&Some(facility_id.clone())),
@@ -282,9 +288,9 @@ fn sharing(consent: ConsentState) -> Result<(), Denied> {
 /// R5.3: the patient or a family member admitted to the group: the shared part only.
 fn decide_family(action: Action, p: &PatientFacts) -> Result<(), Denied> {
     use Action::*;
-    let shared_post = p.post.as_ref().filter(|post| post.part == Part::Shared);
+    let shared_post = p.post.as_ref().filter(|post| post.part == Part::Shared && (!post.draft || post.author_is_actor));
     match (action, shared_post) {
-        (ViewSharedPart, _) | (ViewPost | MarkRead, Some(_)) => Ok(()),
+        (ViewSharedPart, _) | (ViewPost | MarkRead | ViewAttachment, Some(_)) => Ok(()),
         (PostToShared, _) | (AckPost, Some(_)) => sharing(p.consent),
         (EditPost | DeletePost, Some(post)) if post.author_is_actor => sharing(p.consent),
         _ => Err(Denied::Forbidden),
@@ -301,7 +307,8 @@ fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(),
     if let Some(post) = &p.post {
         // Professionals see both parts of a group they belong to or manage.
         let may = match action {
-            ViewPost | MarkRead => sees,
+            _ if post.draft && !post.author_is_actor => false,
+            ViewPost | MarkRead | ViewAttachment => sees,
             AckPost => sees,
             EditPost => sees && post.author_is_actor,
             DeletePost => sees && (post.author_is_actor || manager),
@@ -311,7 +318,7 @@ fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(),
             return Err(Denied::Forbidden);
         }
         return match action {
-            ViewPost | MarkRead => Ok(()),
+            ViewPost | MarkRead | ViewAttachment => Ok(()),
             _ => sharing(p.consent),
         };
     }
@@ -525,7 +532,7 @@ mod tests {
             consent,
             actor_is_member: member,
             actor_is_family: family,
-            post: Some(PostFacts { part, author_is_actor: author }),
+            post: Some(PostFacts { part, author_is_actor: author, draft: false }),
         })
     }
 
@@ -558,6 +565,14 @@ mod tests {
         // Non-members see no post at all.
         let outsider = post_facts(Given, false, false, Part::Shared, false);
         assert_eq!(decide(&nurse, Action::ViewPost, &outsider), Err(Denied::Forbidden));
+        // R9.3: a draft attachment (before 確定) is its uploader's alone, even for the manager.
+        let Target::Patient(mut draft) = post_facts(Given, true, false, Part::Professional, false) else {
+            unreachable!()
+        };
+        draft.post = Some(PostFacts { part: Part::Professional, author_is_actor: false, draft: true });
+        assert_eq!(decide(&dr, Action::ViewAttachment, &Target::Patient(draft.clone())), Err(Denied::Forbidden));
+        draft.post = Some(PostFacts { part: Part::Professional, author_is_actor: true, draft: true });
+        assert_eq!(decide(&nurse, Action::ViewAttachment, &Target::Patient(draft)), Ok(()));
     }
 
     fn family_actor() -> Actor {

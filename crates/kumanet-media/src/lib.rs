@@ -5,6 +5,8 @@
 //! (e.g. `tokio::task::spawn_blocking`), never directly on an async worker.
 
 mod bitmap_font;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 mod pdf;
 mod watermark;
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::fixtures::{exif_tiff, latitude_bytes, pdf_of, two_page_pdf, with_exif_and_xmp};
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
@@ -18,67 +19,6 @@ fn png_of(img: &DynamicImage) -> Vec<u8> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The latitude 35/1, 41/1, 2200/100 as little-endian rationals: unmistakable bytes.
-fn latitude_bytes() -> Vec<u8> {
-    [35u32, 1, 41, 1, 2200, 100].iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// A little-endian TIFF block: IFD0 with Orientation and a GPSInfo pointer; a GPS IFD with
-/// GPSLatitudeRef 'N', GPSLatitude and GPSMapDatum "WGS-84".
-fn exif_tiff(orientation: u16) -> Vec<u8> {
-    let mut t = Vec::new();
-    t.extend_from_slice(b"II");
-    t.extend_from_slice(&42u16.to_le_bytes());
-    t.extend_from_slice(&8u32.to_le_bytes());
-    let entry = |t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: [u8; 4]| {
-        t.extend_from_slice(&tag.to_le_bytes());
-        t.extend_from_slice(&typ.to_le_bytes());
-        t.extend_from_slice(&count.to_le_bytes());
-        t.extend_from_slice(&value);
-    };
-    // IFD0 at 8: 2 entries.
-    t.extend_from_slice(&2u16.to_le_bytes());
-    let o = orientation.to_le_bytes();
-    entry(&mut t, 0x0112, 3, 1, [o[0], o[1], 0, 0]);
-    let gps_ifd = 8 + 2 + 2 * 12 + 4; // 38
-    entry(&mut t, 0x8825, 4, 1, (gps_ifd as u32).to_le_bytes());
-    t.extend_from_slice(&0u32.to_le_bytes());
-    assert_eq!(t.len(), gps_ifd);
-    // GPS IFD: 3 entries, then the latitude and the datum.
-    let lat_at = gps_ifd + 2 + 3 * 12 + 4; // 80
-    let datum_at = lat_at + 24; // 104
-    t.extend_from_slice(&3u16.to_le_bytes());
-    entry(&mut t, 0x0001, 2, 2, *b"N\0\0\0");
-    entry(&mut t, 0x0002, 5, 3, (lat_at as u32).to_le_bytes());
-    entry(&mut t, 0x0012, 2, 7, (datum_at as u32).to_le_bytes());
-    t.extend_from_slice(&0u32.to_le_bytes());
-    assert_eq!(t.len(), lat_at);
-    t.extend_from_slice(&latitude_bytes());
-    t.extend_from_slice(b"WGS-84\0");
-    t
-}
-
-/// A JPEG APP segment with the given marker and payload.
-fn app_segment(marker: u8, payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0xFF, marker];
-    s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    s.extend_from_slice(payload);
-    s
-}
-
-/// Inserts an EXIF APP1 (and an XMP APP1) right after the JPEG's SOI marker.
-fn with_exif_and_xmp(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0".to_vec();
-    exif.extend_from_slice(&exif_tiff(orientation));
-    let mut xmp = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
-    xmp.extend_from_slice(b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>secret-xmp</x:xmpmeta>");
-    let mut out = jpeg[..2].to_vec();
-    out.extend(app_segment(0xE1, &exif));
-    out.extend(app_segment(0xE1, &xmp));
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -473,46 +413,6 @@ fn watermark_on_twelve_megapixels_is_fast() {
 }
 
 // ---------- PDF ----------
-
-/// A minimal valid PDF with one page per entry of `pages` (a content stream each), with
-/// correct xref offsets.
-fn pdf_of(pages: &[&str]) -> Vec<u8> {
-    let n = pages.len();
-    let mut objects: Vec<String> = Vec::new();
-    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + i)).collect();
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
-    for i in 0..n {
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> /Contents {} 0 R >>",
-            3 + n + i
-        ));
-    }
-    for content in pages {
-        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1));
-    }
-    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref_at = pdf.len();
-    let mut xref = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-    for off in offsets {
-        xref.push_str(&format!("{off:010} 00000 n \n"));
-    }
-    pdf.extend_from_slice(xref.as_bytes());
-    pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    pdf
-}
-
-fn two_page_pdf() -> Vec<u8> {
-    // Page 1: a black square on the left; page 2: on the right.
-    pdf_of(&["0 0 0 rg 10 10 60 60 re f", "0 0 0 rg 130 10 60 60 re f"])
-}
 
 #[test]
 fn pdf_page_count_reads_pdfinfo() {

@@ -32,6 +32,16 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_posts.sql"),
         include_str!("../migrations/postgres/0004_posts.sql"),
     ),
+    (
+        "0005_attachments",
+        include_str!("../migrations/sqlite/0005_attachments.sql"),
+        include_str!("../migrations/postgres/0005_attachments.sql"),
+    ),
+    (
+        "0006_search",
+        include_str!("../migrations/sqlite/0006_search.sql"),
+        include_str!("../migrations/postgres/0006_search.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

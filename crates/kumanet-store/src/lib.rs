@@ -5,6 +5,7 @@
 //! Writes go through [`Tx`]: the business change and its audit row commit together or not at all
 //! (R11.1, fail closed).
 
+mod attachments;
 mod audit;
 mod db;
 mod facilities;
@@ -15,10 +16,11 @@ mod records;
 mod sessions;
 mod users;
 
+pub use attachments::{AttachmentMeta, NewAttachment};
 pub use audit::{AuditFilter, NewAudit};
 pub use db::{Backend, Listener, Store, StoreOptions, Tx, MIGRATIONS};
 pub use patients::PatientContext;
-pub use posts::{NewPost, PostAck, PostMeta, PostVersion, PostView, ReadMark};
+pub use posts::{NewPost, PostAck, PostMeta, PostVersion, PostView, ReadMark, SearchHit};
 pub use records::*;
 pub use users::UserQuery;
 

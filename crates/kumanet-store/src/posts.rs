@@ -334,3 +334,55 @@ impl Tx {
         Ok(n == 1)
     }
 }
+
+/// A post found by search, with the patient whose group it is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub post: PostView,
+    pub patient_name: String,
+}
+
+/// `%text%` for LIKE, with the wildcard characters escaped (ESCAPE '\').
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// The audit form of a search query (see `kumanet_core::audit::query_digest`).
+    pub fn query_digest(&self, text: &str) -> String {
+        kumanet_core::audit::query_digest(&self.audit_key, text)
+    }
+
+    /// Posts containing `text` in the groups where `user_id` is an active member (both parts),
+    /// newest first. 3+ characters use the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL);
+    /// shorter queries scan the member's rooms.
+    pub async fn search_posts(&self, user_id: &str, text: &str, limit: i64) -> Result<Vec<SearchHit>> {
+        let long = text.chars().count() >= 3;
+        let (from, cond, arg) = match (self.backend(), long) {
+            (crate::Backend::Sqlite, true) => (
+                "posts_fts s JOIN posts p ON p.rowid = s.rowid",
+                "posts_fts MATCH $2",
+                format!("\"{}\"", text.replace('"', "\"\"")),
+            ),
+            (crate::Backend::Sqlite, false) => ("posts p", "p.body LIKE $2 ESCAPE '\\'", like_pattern(text)),
+            (crate::Backend::Postgres, _) => ("posts p", "p.body ILIKE $2 ESCAPE '\\'", like_pattern(text)),
+        };
+        let sql = format!(
+            "SELECT {POST_COLUMNS}, pt.name AS patient_name FROM {from} \
+             JOIN group_members m ON m.group_id = p.room_id AND m.user_id = $1 AND m.removed_at IS NULL \
+             JOIN patient_groups g ON g.id = p.room_id JOIN patients pt ON pt.id = g.patient_id \
+             JOIN users u ON u.id = p.author_id LEFT JOIN facilities f ON f.id = u.facility_id \
+             WHERE {cond} AND p.deleted_at IS NULL AND p.part IN ('pro', 'shared') ORDER BY p.seq DESC LIMIT $3"
+        );
+        on_read!(self, |c| sqlx::query(&sql)
+            .bind(user_id)
+            .bind(&arg)
+            .bind(limit)
+            .fetch_all(c)
+            .await?
+            .iter()
+            .map(|r| Ok(SearchHit { post: row_to_post(r)?, patient_name: r.text("patient_name")? }))
+            .collect())
+    }
+}

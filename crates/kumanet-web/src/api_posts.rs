@@ -40,6 +40,7 @@ impl ApiPost {
             body: self.body.clone(),
             acknowledged: self.acknowledged_patient_ids.join(","),
             confirm: self.confirm,
+            attachments: String::new(),
             csrf: None,
         }
     }
@@ -266,4 +267,22 @@ pub fn request_schema(method: &str, path: &str) -> Option<Value> {
         ("PUT", "/api/v1/posts/{post_id}") => Some(post),
         _ => None,
     }
+}
+
+/// Search within one's groups (the query is audited as a keyed digest).
+pub async fn search(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<crate::html::posts::SearchQuery>,
+) -> ApiResult {
+    let found = posts::search(&app, &ctx, &q.q, true).await?;
+    Ok(Json(json!({
+        "results": found.iter().map(|f| json!({
+            "post_id": f.hit.post.id, "group_id": f.hit.post.room_id, "part": f.hit.post.part.code(),
+            "patient_name": f.hit.patient_name, "author": f.hit.post.author_name,
+            "created_at": crate::jst::iso_utc(f.hit.post.created_at),
+            "snippet": f.snippet.iter().map(|(t, m)| json!({ "text": t, "match": m })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }

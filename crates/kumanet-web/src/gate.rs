@@ -48,6 +48,7 @@ pub struct Resolved {
     pub patient: Option<std::sync::Arc<PatientContext>>,
     pub invitation: Option<Invitation>,
     pub post: Option<kumanet_store::PostMeta>,
+    pub attachment: Option<kumanet_store::AttachmentMeta>,
 }
 
 impl Ctx {
@@ -280,10 +281,26 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
             let post = kumanet_core::authz::PostFacts {
                 part: meta.part,
                 author_is_actor: !asker.is_empty() && meta.author_id == asker,
+                draft: false,
             };
             let t = patient_facts(&ctx, Some(post));
             r.patient = Some(std::sync::Arc::new(ctx));
             r.post = Some(meta);
+            t
+        }
+        Find::Attachment => {
+            let id = param("attachment_id").ok_or(WebError::NotFound)?;
+            let a = app.store.attachment(&id).await?.ok_or(WebError::NotFound)?;
+            let group = app.store.group(&a.room_id).await?.ok_or(WebError::NotFound)?;
+            let ctx = app.store.patient_context(&group.patient_id, asker).await?.ok_or(WebError::NotFound)?;
+            let post = kumanet_core::authz::PostFacts {
+                part: a.part,
+                author_is_actor: !asker.is_empty() && a.uploader_id == asker,
+                draft: a.post_id.is_none(),
+            };
+            let t = patient_facts(&ctx, Some(post));
+            r.patient = Some(std::sync::Arc::new(ctx));
+            r.attachment = Some(a);
             t
         }
         Find::Invitation => {
@@ -390,7 +407,7 @@ async fn gate_inner(
         let limit = if multipart { MULTIPART_LIMIT } else { 2 * 1024 * 1024 };
         let bytes = to_bytes(body, limit)
             .await
-            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(ファイルは10MBまでです)。".into()))?;
+            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(添付ファイルは合わせて20MBまでです)。".into()))?;
         let sent = parts
             .headers
             .get("x-csrf-token")
@@ -477,7 +494,7 @@ async fn gate_inner(
 }
 
 /// Forms with a file (the consent scan) may carry up to 10 MB plus the other fields.
-pub const MULTIPART_LIMIT: usize = 11 * 1024 * 1024;
+pub const MULTIPART_LIMIT: usize = 21 * 1024 * 1024;
 
 /// The value of a small text field of a multipart body (the CSRF token), without parsing files.
 fn multipart_field(body: &[u8], name: &str) -> Option<String> {

@@ -55,6 +55,8 @@ pub struct AppInner {
     pub config: WebConfig,
     pub limiter: gate::LoginLimiter,
     pub live: Arc<live::Hub>,
+    /// R9.3: burns the viewer's name and the time into every attachment shown.
+    pub watermarker: Arc<kumanet_media::Watermarker>,
 }
 
 impl std::ops::Deref for App {
@@ -70,7 +72,11 @@ impl App {
         let limiter = gate::LoginLimiter::new(config.login_attempts_per_minute);
         let live = Arc::new(live::Hub::default());
         live::spawn_listener(store.clone(), live.clone());
-        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter, live })))
+        let watermarker = Arc::new(kumanet_media::Watermarker::load(None));
+        if !watermarker.has_cjk_font() {
+            tracing::warn!("no Japanese font found (install fonts-noto-cjk): watermarks fall back to ASCII");
+        }
+        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter, live, watermarker })))
     }
 
     pub fn now(&self) -> kumanet_core::Micros {

@@ -21,6 +21,7 @@ pub enum Find {
     Group,
     Invitation,
     Post,
+    Attachment,
 }
 
 pub struct RouteDef {
@@ -118,6 +119,16 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/posts/{post_id}/delete", A::DeletePost, F::Post, posts::delete_post),
         r(M::POST, "/posts/{post_id}/ack", A::AckPost, F::Post, posts::ack_post),
         r(M::POST, "/posts/{post_id}/read", A::MarkRead, F::Post, posts::read_post),
+        r(M::GET, "/attachments/{attachment_id}", A::ViewAttachment, F::Attachment, posts::attachment_get),
+        r(M::GET, "/attachments/{attachment_id}/thumb", A::ViewAttachment, F::Attachment, posts::attachment_thumb_get),
+        r(
+            M::GET,
+            "/attachments/{attachment_id}/pages/{page}",
+            A::ViewAttachment,
+            F::Attachment,
+            posts::attachment_page_get,
+        ),
+        r(M::GET, "/search", A::SearchPosts, F::None, posts::search_get),
         r(M::GET, "/invitations", A::ViewInvitations, F::None, patients::invitations_get),
         r(M::GET, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_get),
         r(M::POST, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_post),
@@ -223,6 +234,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::DELETE, "/api/v1/posts/{post_id}", A::DeletePost, F::Post, ap::post_delete),
         r(M::POST, "/api/v1/posts/{post_id}/ack", A::AckPost, F::Post, ap::post_ack),
         r(M::POST, "/api/v1/posts/{post_id}/read", A::MarkRead, F::Post, ap::post_read),
+        r(M::GET, "/api/v1/search", A::SearchPosts, F::None, ap::search),
         r(M::GET, "/api/v1/invitations", A::ViewInvitations, F::None, api::invitations),
         r(M::GET, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation),
         r(M::POST, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation_answer),

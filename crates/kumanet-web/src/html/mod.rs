@@ -48,6 +48,7 @@ impl Chrome {
         } else if let (Some(u), true) = (&ctx.user, full) {
             nav.push(("/".to_string(), "ホーム"));
             nav.push(("/patients".to_string(), "患者さん"));
+            nav.push(("/search".to_string(), "検索"));
             nav.push(("/invitations".to_string(), "招待"));
             nav.push(("/directory".to_string(), "職員名簿"));
             if u.role == Role::FacilityAdmin {

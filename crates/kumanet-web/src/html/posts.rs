@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,16 +16,17 @@ use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::authz::{decide, Action};
 use kumanet_core::policy::post::{Part, Segment};
-use kumanet_store::{PatientContext, PostMeta, PostVersion};
+use kumanet_store::{AttachmentMeta, PatientContext, PostMeta, PostVersion};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use super::facility::unprocessable;
 use super::{parse_form, render, Chrome, FormState};
-use crate::error::WebError;
+use crate::error::{FieldErrors, WebError};
 use crate::gate::{patient_facts, Ctx, Resolved};
 use crate::live::{LiveEvent, LiveKind};
 use crate::service::admin::audit_view;
+use crate::service::attachments::{self, Upload, Which};
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
@@ -106,20 +108,70 @@ struct ComposePage {
     confirm_url: String,
     soft_limit: u32,
     body: String,
+    attachments: String,
     draft: Option<Draft>,
     form: FormState,
 }
 
 struct Composer<'a> {
     p: &'a PatientContext,
+    part: Part,
     back_url: String,
     preview_url: String,
     confirm_url: String,
 }
 
+/// The composer's fields and files, from a multipart form (with files) or an urlencoded one.
+async fn read_compose(req: Request) -> Result<(PostForm, Vec<Upload>), WebError> {
+    fn bad<E>(_: E) -> WebError {
+        WebError::BadRequest("送信内容を読み取れませんでした。添付ファイルは合わせて20MBまでです。".into())
+    }
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(req.into_body(), crate::gate::MULTIPART_LIMIT).await.map_err(bad)?;
+        return Ok((parse_form(&bytes)?, Vec::new()));
+    }
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|_| WebError::BadRequest("送信内容を読み取れませんでした。".into()))?;
+    let mut f = PostForm::default();
+    let mut files = Vec::new();
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                files.push(Upload { file_name, bytes: bytes.to_vec() });
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "body" => f.body = value,
+            "acknowledged" if !value.is_empty() => {
+                if !f.acknowledged.is_empty() {
+                    f.acknowledged.push(',');
+                }
+                f.acknowledged.push_str(&value);
+            }
+            "attachments" => f.attachments = value,
+            "acknowledged" | "csrf" => {}
+            _ => return Err(WebError::BadRequest("送信内容を読み取れませんでした。画面を開き直してください。".into())),
+        }
+    }
+    Ok((f, files))
+}
+
 impl Composer<'_> {
-    fn page(&self, ctx: &Ctx, title: &str, body: String, draft: Option<Draft>, form: FormState) -> Response {
-        render(&ComposePage {
+    fn page(&self, ctx: &Ctx, title: &str, f: &PostForm, draft: Option<Draft>, errors: FieldErrors) -> Response {
+        let form = FormState { values: [("body".to_string(), f.body.clone())].into(), errors };
+        let failed = form.has_errors();
+        let resp = render(&ComposePage {
             chrome: Chrome::new(ctx, title),
             back_label: "グループへ戻る",
             back_url: self.back_url.clone(),
@@ -128,43 +180,77 @@ impl Composer<'_> {
             preview_url: self.preview_url.clone(),
             confirm_url: self.confirm_url.clone(),
             soft_limit: ctx.settings.post_soft_limit,
-            body,
+            body: draft.as_ref().map_or_else(|| f.body.clone(), |d| d.body.clone()),
+            attachments: f.attachments.clone(),
             draft,
             form,
-        })
+        });
+        if failed {
+            unprocessable(resp)
+        } else {
+            resp
+        }
     }
 
-    /// The preview (R10.3 advice, R10.4 warning), or the form again with its error.
-    async fn preview(&self, app: &App, ctx: &Ctx, f: &PostForm, body: &Bytes) -> Result<Response, WebError> {
-        match posts::check(app, ctx, self.p, &f.body).await {
-            Ok(d) => Ok(self.page(ctx, "投稿の確認", d.body.clone(), Some(d), FormState::default())),
-            Err(WebError::Invalid(errors)) => {
-                Ok(unprocessable(self.page(ctx, "投稿", f.body.clone(), None, FormState::from_pairs(body, errors))))
+    /// The author's draft attachments named in the form, to show in the preview.
+    async fn drafts(&self, app: &App, ctx: &Ctx, list: &str) -> Result<Vec<AttachmentMeta>, WebError> {
+        let mut out = Vec::new();
+        for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(a) = app.store.attachment(id).await? {
+                if a.uploader_id == ctx.user_id() && a.post_id.is_none() {
+                    out.push(a);
+                }
             }
+        }
+        Ok(out)
+    }
+
+    /// The preview (R10.3 advice, R10.4 warning, R9.3 files cleaned), or the form again with
+    /// its errors (what was typed kept).
+    async fn preview(&self, app: &App, ctx: &Ctx, mut f: PostForm, files: Vec<Upload>) -> Result<Response, WebError> {
+        if !files.is_empty() {
+            match attachments::store_uploads(app, ctx, self.p, self.part, files).await {
+                Ok(list) => {
+                    for a in list {
+                        if !f.attachments.is_empty() {
+                            f.attachments.push(',');
+                        }
+                        f.attachments.push_str(&a.id);
+                    }
+                }
+                Err(WebError::Invalid(errors)) => return Ok(self.page(ctx, "投稿", &f, None, errors)),
+                Err(e) => return Err(e),
+            }
+        }
+        match posts::check(app, ctx, self.p, &f.body).await {
+            Ok(mut d) => {
+                d.attachments = self.drafts(app, ctx, &f.attachments).await?;
+                Ok(self.page(ctx, "投稿の確認", &f, Some(d), FieldErrors::default()))
+            }
+            Err(WebError::Invalid(errors)) => Ok(self.page(ctx, "投稿", &f, None, errors)),
             Err(e) => Err(e),
         }
     }
 
-    fn outcome(
+    async fn outcome(
         &self,
+        app: &App,
         ctx: &Ctx,
         r: Result<Outcome, WebError>,
         f: &PostForm,
-        body: &Bytes,
     ) -> Result<Response, WebError> {
         match r {
             Ok(Outcome::Confirmed { post_id, .. }) => {
                 Ok(Redirect::to(&format!("{}#post-{post_id}", self.back_url)).into_response())
             }
             // The warning was not confirmed (or the text changed since): show it again.
-            Ok(Outcome::NeedsConfirmation(d)) => {
-                let mut resp = self.page(ctx, "投稿の確認", d.body.clone(), Some(d), FormState::default());
+            Ok(Outcome::NeedsConfirmation(mut d)) => {
+                d.attachments = self.drafts(app, ctx, &f.attachments).await?;
+                let mut resp = self.page(ctx, "投稿の確認", f, Some(d), FieldErrors::default());
                 *resp.status_mut() = StatusCode::CONFLICT;
                 Ok(resp)
             }
-            Err(WebError::Invalid(errors)) => {
-                Ok(unprocessable(self.page(ctx, "投稿", f.body.clone(), None, FormState::from_pairs(body, errors))))
-            }
+            Err(WebError::Invalid(errors)) => Ok(self.page(ctx, "投稿", f, None, errors)),
             Err(e) => Err(e),
         }
     }
@@ -175,6 +261,7 @@ fn group_composer(p: &PatientContext, part: Part) -> Result<Composer<'_>, WebErr
     let base = part_url(&gid, part);
     Ok(Composer {
         p,
+        part,
         preview_url: format!("{base}/posts/preview"),
         confirm_url: format!("{base}/posts"),
         back_url: base,
@@ -184,59 +271,65 @@ fn group_composer(p: &PatientContext, part: Part) -> Result<Composer<'_>, WebErr
 fn post_composer<'a>(p: &'a PatientContext, meta: &PostMeta) -> Composer<'a> {
     Composer {
         p,
+        part: meta.part,
         back_url: format!("/posts/{}", meta.id),
         preview_url: format!("/posts/{}/preview", meta.id),
         confirm_url: format!("/posts/{}", meta.id),
     }
 }
 
-async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, body: Bytes) -> Result<Response, WebError> {
+async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
     let p = patient_of(&r)?;
-    let f: PostForm = parse_form(&body)?;
-    group_composer(&p, part)?.preview(&app, &ctx, &f, &body).await
+    let (f, files) = read_compose(req).await?;
+    group_composer(&p, part)?.preview(&app, &ctx, f, files).await
 }
 
-async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, body: Bytes) -> Result<Response, WebError> {
+async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
     let p = patient_of(&r)?;
-    let f: PostForm = parse_form(&body)?;
+    let (f, files) = read_compose(req).await?;
+    let composer = group_composer(&p, part)?;
+    // New files are shown in a preview first: nothing is confirmed unseen.
+    if !files.is_empty() {
+        return composer.preview(&app, &ctx, f, files).await;
+    }
     let result = posts::confirm(&app, &ctx, &p, part, &f).await;
-    group_composer(&p, part)?.outcome(&ctx, result, &f, &body)
+    composer.outcome(&app, &ctx, result, &f).await
 }
 
 pub async fn preview_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
-    preview(app, ctx, r, Part::Professional, body).await
+    preview(app, ctx, r, Part::Professional, req).await
 }
 
 pub async fn confirm_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
-    confirm(app, ctx, r, Part::Professional, body).await
+    confirm(app, ctx, r, Part::Professional, req).await
 }
 
 pub async fn shared_preview_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
-    preview(app, ctx, r, Part::Shared, body).await
+    preview(app, ctx, r, Part::Shared, req).await
 }
 
 pub async fn shared_confirm_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
-    confirm(app, ctx, r, Part::Shared, body).await
+    confirm(app, ctx, r, Part::Shared, req).await
 }
 
 #[derive(Template)]
@@ -276,34 +369,38 @@ pub async fn edit_get(
     if post.deleted_at.is_some() {
         return Err(WebError::Conflict("削除された投稿は修正できません。".into()));
     }
-    Ok(post_composer(&p, meta).page(&ctx, "投稿の修正", post.body, None, FormState::default()))
+    let f = PostForm { body: post.body, ..PostForm::default() };
+    Ok(post_composer(&p, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
 }
 
 pub async fn edit_preview_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
     let p = patient_of(&r)?;
-    let f: PostForm = parse_form(&body)?;
-    post_composer(&p, post_of(&r)?).preview(&app, &ctx, &f, &body).await
+    let (f, files) = read_compose(req).await?;
+    post_composer(&p, post_of(&r)?).preview(&app, &ctx, f, files).await
 }
 
 pub async fn edit_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, WebError> {
     let p = patient_of(&r)?;
     let meta = post_of(&r)?;
-    let f: PostForm = parse_form(&body)?;
-    let result = posts::edit(&app, &ctx, &p, meta, &f).await;
+    let (f, files) = read_compose(req).await?;
     let composer = post_composer(&p, meta);
+    if !files.is_empty() {
+        return composer.preview(&app, &ctx, f, files).await;
+    }
+    let result = posts::edit(&app, &ctx, &p, meta, &f).await;
     match result {
         Ok(Outcome::Confirmed { .. }) => Ok(Redirect::to(&format!("/posts/{}", meta.id)).into_response()),
-        other => composer.outcome(&ctx, other, &f, &body),
+        other => composer.outcome(&app, &ctx, other, &f).await,
     }
 }
 
@@ -486,4 +583,95 @@ pub async fn shared_live_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     live(app, ctx, r, Part::Shared).await
+}
+
+#[derive(Template)]
+#[template(path = "posts/attachment.html")]
+struct AttachmentPage {
+    chrome: Chrome,
+    a: AttachmentMeta,
+    back_url: String,
+    shown: i64,
+}
+
+/// R9.3: an attachment's pages, inline; no download is offered anywhere.
+pub async fn attachment_get(
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let a = r.attachment.clone().ok_or(WebError::NotFound)?;
+    let back_url = match &a.post_id {
+        Some(post) => format!("/posts/{post}"),
+        None => part_url(&a.room_id, a.part),
+    };
+    Ok(render(&AttachmentPage { chrome: Chrome::new(&ctx, "添付ファイル"), shown: a.pages, back_url, a }))
+}
+
+fn inline_jpeg(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CONTENT_DISPOSITION, "inline"),
+            (header::CACHE_CONTROL, "no-store, private"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn attachment_thumb_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
+    Ok(inline_jpeg(attachments::view(&app, &ctx, patient_of(&r)?.as_ref(), a, Which::Thumb).await?))
+}
+
+pub async fn attachment_page_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Path((_, page)): Path<(String, i64)>,
+) -> Result<Response, WebError> {
+    let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
+    Ok(inline_jpeg(attachments::view(&app, &ctx, patient_of(&r)?.as_ref(), a, Which::Page(page)).await?))
+}
+
+#[derive(Template)]
+#[template(path = "posts/search.html")]
+struct SearchPage {
+    chrome: Chrome,
+    q: String,
+    error: Option<String>,
+    found: Vec<posts::Found>,
+}
+
+impl SearchPage {
+    fn link(&self, f: &posts::Found) -> String {
+        format!("{}#post-{}", part_url(&f.hit.post.room_id, f.hit.post.part), f.hit.post.id)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
+/// Search within one's groups: Japanese substrings, one character and up; matches marked.
+pub async fn search_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let (found, error) = match posts::search(&app, &ctx, &q.q, false).await {
+        Ok(f) => (f, None),
+        Err(WebError::Invalid(e)) => (Vec::new(), e.get("q").map(str::to_string)),
+        Err(e) => return Err(e),
+    };
+    let failed = error.is_some();
+    let resp = render(&SearchPage { chrome: Chrome::new(&ctx, "検索"), q: q.q.trim().to_string(), error, found });
+    Ok(if failed { unprocessable(resp) } else { resp })
 }

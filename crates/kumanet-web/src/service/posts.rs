@@ -6,7 +6,7 @@ use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::authz::{decide, Action, PostFacts};
 use kumanet_core::policy::naming::{KnownPatient, NameHit, NameMatcher};
 use kumanet_core::policy::post::{brevity_advice, content_hash, parse_body, segments, Part, Segment};
-use kumanet_store::{NewPost, PatientContext, PostAck, PostMeta, PostView};
+use kumanet_store::{AttachmentMeta, NewPost, PatientContext, PostAck, PostMeta, PostView, Tx};
 use serde::Deserialize;
 
 use super::new_id;
@@ -28,6 +28,9 @@ pub struct PostForm {
     /// API: the confirmation step (確定) must be explicit (R10.6).
     #[serde(default)]
     pub confirm: bool,
+    /// R9.3: draft attachments (uploaded at the preview) to confirm with the post, comma-separated.
+    #[serde(default)]
+    pub attachments: String,
     #[serde(default)]
     pub csrf: Option<String>,
 }
@@ -39,6 +42,8 @@ pub struct Draft {
     pub chars: usize,
     pub warnings: Vec<NameHit>,
     pub advice: Option<String>,
+    /// The files that will be confirmed with the post.
+    pub attachments: Vec<AttachmentMeta>,
 }
 
 impl Draft {
@@ -81,7 +86,26 @@ pub async fn check(app: &App, ctx: &Ctx, p: &PatientContext, raw: &str) -> Resul
         advice: brevity_advice(&body, ctx.settings.post_soft_limit),
         warnings,
         body,
+        attachments: Vec::new(),
     })
+}
+
+/// Bind the author's draft attachments to the post, inside its transaction.
+async fn bind_attachments(
+    tx: &mut Tx,
+    list: &str,
+    post_id: &str,
+    me: &str,
+    room: &str,
+    part: Part,
+) -> Result<usize, WebError> {
+    let ids = acknowledged(list);
+    for id in &ids {
+        if !tx.bind_attachment(id, post_id, me, room, part).await? {
+            return Err(WebError::Conflict("添付ファイルを確認できませんでした。もう一度添付してください。".into()));
+        }
+    }
+    Ok(ids.len())
 }
 
 fn acknowledged(list: &str) -> Vec<&str> {
@@ -116,6 +140,7 @@ pub async fn confirm(app: &App, ctx: &Ctx, p: &PatientContext, part: Part, f: &P
             ctx.now,
         )
         .await?;
+    bind_attachments(&mut tx, &f.attachments, &id, ctx.user_id(), room, part).await?;
     // The author has read what they wrote.
     tx.mark_read(room, part, ctx.user_id(), seq, ctx.now).await?;
     let mut out = Outbox::default();
@@ -144,6 +169,7 @@ pub async fn edit(
         .edit_post(&meta.id, &draft.body, &sha, ctx.now)
         .await?
         .ok_or_else(|| WebError::Conflict("削除された投稿は修正できません。".into()))?;
+    bind_attachments(&mut tx, &f.attachments, &meta.id, ctx.user_id(), &meta.room_id, meta.part).await?;
     tx.audit(ctx.audit(AuditAction::PostEdited, AuditResult::Ok).on("patient", &p.patient.id).details(
         serde_json::json!({
             "post_id": meta.id, "group_id": meta.room_id, "part": meta.part.code(), "version": version,
@@ -232,6 +258,7 @@ pub struct PostCard {
     pub readers: Vec<String>,
     pub acks: Vec<PostAck>,
     pub acked_by_me: bool,
+    pub attachments: Vec<AttachmentMeta>,
     pub can_ack: bool,
     pub can_edit: bool,
     pub can_delete: bool,
@@ -258,12 +285,14 @@ pub async fn cards(app: &App, ctx: &Ctx, p: &PatientContext, posts: Vec<PostView
     let (Some(first), Some(last)) = (posts.first(), posts.last()) else { return Ok(Vec::new()) };
     let (room, part) = (first.room_id.clone(), first.part);
     let acks = app.store.acks(&room, part, first.seq, last.seq).await?;
+    let files = app.store.attachments_of_posts(&room, part, first.seq, last.seq).await?;
     let marks = app.store.read_marks(&room, part).await?;
     let me = ctx.user_id().to_string();
     Ok(posts
         .into_iter()
         .map(|post| {
-            let target = patient_facts(p, Some(PostFacts { part: post.part, author_is_actor: post.author_id == me }));
+            let facts = PostFacts { part: post.part, author_is_actor: post.author_id == me, draft: false };
+            let target = patient_facts(p, Some(facts));
             let may = |a: Action| decide(&ctx.actor, a, &target).is_ok() && post.deleted_at.is_none();
             let acks: Vec<PostAck> = acks.iter().filter(|a| a.post_id == post.id).cloned().collect();
             PostCard {
@@ -274,6 +303,7 @@ pub async fn cards(app: &App, ctx: &Ctx, p: &PatientContext, posts: Vec<PostView
                     .map(|m| m.name.clone())
                     .collect(),
                 acked_by_me: acks.iter().any(|a| a.user_id == me),
+                attachments: files.iter().filter(|a| a.post_id.as_deref() == Some(post.id.as_str())).cloned().collect(),
                 acks,
                 can_ack: may(Action::AckPost),
                 can_edit: may(Action::EditPost),
@@ -326,3 +356,96 @@ pub async fn timeline(
 
 /// Posts per page of a timeline.
 pub const TIMELINE_PAGE: i64 = 50;
+
+/// A search result: the post, whose group it is in, and a snippet with the matches marked.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub hit: kumanet_store::SearchHit,
+    /// (text, is a match), around the first match.
+    pub snippet: Vec<(String, bool)>,
+}
+
+/// Up to 40 characters before the first match and 100 after, every match in it marked.
+pub fn snippet(body: &str, q: &str) -> Vec<(String, bool)> {
+    let flat = body.replace('\n', " ");
+    let chars: Vec<char> = flat.chars().collect();
+    let needle: Vec<char> = q.chars().collect();
+    let lower = |c: &char| c.to_lowercase().next().unwrap_or(*c);
+    let matches_at = |i: usize| {
+        i + needle.len() <= chars.len() && chars[i..i + needle.len()].iter().map(lower).eq(needle.iter().map(lower))
+    };
+    let first = (0..chars.len()).find(|&i| matches_at(i)).unwrap_or(0);
+    let start = first.saturating_sub(40);
+    let end = (first + needle.len() + 100).min(chars.len());
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut i = start;
+    while i < end {
+        if !needle.is_empty() && matches_at(i) {
+            out.push((chars[i..i + needle.len()].iter().collect(), true));
+            i += needle.len();
+        } else {
+            match out.last_mut() {
+                Some((s, false)) => s.push(chars[i]),
+                _ => out.push((chars[i].to_string(), false)),
+            }
+            i += 1;
+        }
+    }
+    if start > 0 {
+        out.insert(0, ("…".into(), false));
+    }
+    if end < chars.len() {
+        out.push(("…".into(), false));
+    }
+    out
+}
+
+/// Search the posts of one's own groups; the query is audited as a keyed digest, not in clear.
+pub async fn search(app: &App, ctx: &Ctx, raw: &str, api: bool) -> Result<Vec<Found>, WebError> {
+    let q = raw.trim();
+    let n = q.chars().count();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if n > 100 || q.chars().any(char::is_control) {
+        let mut e = FieldErrors::default();
+        e.add("q", "検索する言葉は100文字以内で入力してください。");
+        return Err(WebError::Invalid(e));
+    }
+    let hits = app.store.search_posts(ctx.user_id(), q, 50).await?;
+    crate::service::admin::audit_view(
+        app,
+        ctx,
+        AuditAction::PostsSearched,
+        None,
+        serde_json::json!({ "query_hmac": app.store.query_digest(q), "chars": n, "results": hits.len(), "api": api }),
+    )
+    .await?;
+    Ok(hits.into_iter().map(|hit| Found { snippet: snippet(&hit.post.body, q), hit }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippets_mark_every_match_around_the_first() {
+        let s = snippet("朝は入浴、夕方も入浴の介助", "入浴");
+        assert_eq!(
+            s,
+            vec![
+                ("朝は".to_string(), false),
+                ("入浴".to_string(), true),
+                ("、夕方も".to_string(), false),
+                ("入浴".to_string(), true),
+                ("の介助".to_string(), false)
+            ]
+        );
+        let long = format!("{}褥瘡{}", "あ".repeat(60), "い".repeat(150));
+        let s = snippet(&long, "褥瘡");
+        assert_eq!(s.first().unwrap().0, "…");
+        assert_eq!(s.last().unwrap().0, "…");
+        assert!(s.iter().any(|(t, m)| *m && t == "褥瘡"));
+        assert_eq!(snippet("Aspirin", "aspirin")[0], ("Aspirin".to_string(), true));
+    }
+}

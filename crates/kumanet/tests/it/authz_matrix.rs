@@ -37,6 +37,7 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/policy" | "/api/v1/policy") | ("POST", "/policy" | "/api/v1/policy/accept") => POLICY,
         ("GET", "/" | "/profile") => HOME,
         ("GET", "/directory" | "/api/v1/directory" | "/patients" | "/invitations") => APPROVED,
+        ("GET", "/search" | "/api/v1/search") => APPROVED,
         ("GET", "/api/v1/patients" | "/api/v1/invitations") => APPROVED,
         // R5.1: only doctors register patients; none of these roles is one (see patients_matrix).
         ("GET", "/patients/new") | ("POST", "/patients" | "/api/v1/patients") => "LPYDLDDDD",
@@ -144,6 +145,7 @@ both!(r10_7_every_route_times_every_role, |srv: Srv| async move {
                 | kumanet_web::Find::Group
                 | kumanet_web::Find::Invitation
                 | kumanet_web::Find::Post
+                | kumanet_web::Find::Attachment
         ) {
             continue; // decided per patient: tests/it/patients_matrix.rs
         }

@@ -475,15 +475,19 @@ impl Client {
         }
     }
 
-    /// The status and headers of a GET whose body may never end (a live stream).
-    pub async fn head_of(&self, path: &str) -> Resp {
-        let resp = self
-            .http
+    /// A GET with this browser's cookies, its body not read yet.
+    async fn raw_get(&self, path: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{}", self.base, path))
             .header("cookie", self.cookie_header())
             .send()
             .await
-            .expect("request is answered");
+            .expect("request is answered")
+    }
+
+    /// The status and headers of a GET whose body may never end (a live stream).
+    pub async fn head_of(&self, path: &str) -> Resp {
+        let resp = self.raw_get(path).await;
         Resp { status: resp.status().as_u16(), headers: resp.headers().clone(), body: String::new() }
     }
 
@@ -555,5 +559,14 @@ impl Events {
                 return None;
             }
         }
+    }
+}
+
+impl Client {
+    /// A GET's body as bytes (images).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let resp = self.raw_get(path).await;
+        assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+        resp.bytes().await.unwrap().to_vec()
     }
 }

@@ -67,6 +67,9 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/posts/{post_id}/delete") | ("DELETE", "/api/v1/posts/{post_id}") => VIEW,
         ("POST", "/posts/{post_id}/ack" | "/posts/{post_id}/read" | "/api/v1/posts/{post_id}/ack") => SHARED,
         ("POST", "/api/v1/posts/{post_id}/read") => SHARED,
+        // R9.3: the post's attachment, for whoever sees the post.
+        ("GET", "/attachments/{attachment_id}" | "/attachments/{attachment_id}/thumb") => SHARED,
+        ("GET", "/attachments/{attachment_id}/pages/{page}") => SHARED,
         _ => return None,
     })
 }
@@ -111,6 +114,7 @@ fn after_withdrawal(method: &str, path: &str, normal: &'static str) -> &'static 
         ("GET", "/groups/{group_id}/shared/live" | "/api/v1/groups/{group_id}/shared/posts") => "LDAAADDDDD",
         ("GET", "/posts/{post_id}" | "/api/v1/posts/{post_id}") => "LDAAADDDDD",
         ("POST", "/posts/{post_id}/read" | "/api/v1/posts/{post_id}/read") => "LDAAADDDDD",
+        ("GET", p) if p.starts_with("/attachments/") => "LDAAADDDDD",
         _ => normal,
     }
 }
@@ -132,6 +136,7 @@ struct Case {
     consent: String,
     invitation: String,
     post: String,
+    attachment: String,
 }
 
 both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| async move {
@@ -184,14 +189,27 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
             .find(|i| i.group_id == group)
             .unwrap()
             .id;
-        // A post of the member (the pharmacist) in the part shared with the family.
+        // A post of the member (the pharmacist) in the part shared with the family, with a photo.
         let r = t
             .pharmacist
-            .post_form(&format!("/groups/{group}/shared/posts"), &[("body", "お薬カレンダーを新しくしました")])
+            .post_multipart(
+                &format!("/groups/{group}/shared/posts/preview"),
+                &[("body", "お薬カレンダーを新しくしました")],
+                Some(("file", "calendar.png", "image/png", PNG)),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let attachment = crate::posts::draft_ids(&r.body);
+        let r = t
+            .pharmacist
+            .post_form(
+                &format!("/groups/{group}/shared/posts"),
+                &[("body", "お薬カレンダーを新しくしました"), ("attachments", &attachment)],
+            )
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
         let post = r.location().rsplit("#post-").next().unwrap().to_string();
-        cases.push(Case { patient, group, consent, invitation, post });
+        cases.push(Case { patient, group, consent, invitation, post, attachment });
     }
     // R5.3 for the first patient: proposed, agreed by both active professionals, account made.
     let g = &cases[0].group;
@@ -244,7 +262,7 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
     ];
     let routes: Vec<_> = kumanet_web::route_table()
         .into_iter()
-        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation | Find::Post))
+        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation | Find::Post | Find::Attachment))
         .collect();
     assert!(routes.len() >= 30, "patient routes: {}", routes.len());
     let mut missing = Vec::new();
@@ -267,6 +285,8 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
                 .replace("{consent_id}", &case.consent)
                 .replace("{invitation_id}", &case.invitation)
                 .replace("{post_id}", &case.post)
+                .replace("{attachment_id}", &case.attachment)
+                .replace("{page}", "1")
                 .replace("{user_id}", "nobody");
             for (i, client) in clients.iter().enumerate() {
                 let denied_before = audit_rows(&srv, "access.denied").await.len();

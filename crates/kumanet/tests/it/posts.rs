@@ -221,3 +221,160 @@ both!(live_updates_reach_open_pages_and_stop_for_a_removed_member, |srv: Srv| as
     assert!(pharmacist_live.ended, "the removed member's stream is closed");
     assert_eq!(t.pharmacist.head_of(&format!("/groups/{group}/live")).await.status, 403);
 });
+
+/// The draft attachment ids a preview page carries.
+pub fn draft_ids(page: &str) -> String {
+    let at = page.find(r#"name="attachments" value=""#).expect("the preview carries the attachments") + 26;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Pixels clearly darker in `marked` than in `plain` (same size), as a fraction.
+fn darker_fraction(plain: &[u8], marked: &[u8]) -> f64 {
+    let a = image::load_from_memory(plain).unwrap().to_luma8();
+    let b = image::load_from_memory(marked).unwrap().to_luma8();
+    assert_eq!(a.dimensions(), b.dimensions());
+    let darker = a.pixels().zip(b.pixels()).filter(|(p, q)| i32::from(p.0[0]) - i32::from(q.0[0]) > 40).count();
+    darker as f64 / f64::from(a.width() * a.height())
+}
+
+both!(r9_3_attachments_lose_gps_are_watermarked_inline_and_audited, |srv: Srv| async move {
+    let (t, _, group, _) = care_room(&srv).await;
+    let photo = kumanet_media::fixtures::gps_tagged_jpeg(640, 480).unwrap();
+    assert!(contains(&photo, b"Exif\0\0") && contains(&photo, b"WGS-84"));
+    // Not an image or a PDF: refused with a clear message, the text kept.
+    let r = t
+        .doctor
+        .post_multipart(
+            &format!("/groups/{group}/posts/preview"),
+            &[("body", "褥瘡の写真です")],
+            Some(("file", "memo.txt", "image/jpeg", b"just text, named .jpg")),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("JPEG・PNG・PDFのファイルだけ添付できます。"), "{}", r.body);
+    assert!(r.body.contains("褥瘡の写真です"));
+    // The photo: kept as a draft of the author's, shown in the preview.
+    let r = t
+        .doctor
+        .post_multipart(
+            &format!("/groups/{group}/posts/preview"),
+            &[("body", "仙骨部の褥瘡の写真です")],
+            Some(("file", "IMG_0001.jpg", "image/jpeg", &photo)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = draft_ids(&r.body);
+    assert!(r.body.contains(&format!("/attachments/{id}/thumb")));
+    let uploaded = audit_rows(&srv, "attachment.uploaded").await;
+    assert_eq!(details(&uploaded[0])["exif_removed"], true);
+    // Stored without EXIF or the position.
+    let stored = srv.store.attachment_page(&id, 1).await.unwrap().unwrap();
+    assert!(!contains(&stored, b"Exif") && !contains(&stored, b"WGS-84") && !contains(&stored, b"xmpmeta"));
+    // Before 確定 only the author sees it, even the other members cannot.
+    assert_eq!(t.doctor.get(&format!("/attachments/{id}/thumb")).await.status, 200);
+    assert_eq!(t.pharmacist.get(&format!("/attachments/{id}/thumb")).await.status, 403);
+    let r = t
+        .doctor
+        .post_form(&format!("/groups/{group}/posts"), &[("body", "仙骨部の褥瘡の写真です"), ("attachments", &id)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    // The other member sees it inline, watermarked with their own name, never as a download.
+    let page = t.pharmacist.get(&format!("/groups/{group}")).await;
+    assert!(page.body.contains(&format!("/attachments/{id}/thumb")));
+    let before = audit_rows(&srv, "attachment.viewed").await.len();
+    let r = t.pharmacist.send("GET", &format!("/attachments/{id}/pages/1"), None, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "image/jpeg");
+    assert_eq!(r.headers["content-disposition"], "inline");
+    assert!(r.headers["cache-control"].to_str().unwrap().contains("no-store"));
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    assert_eq!(audit_rows(&srv, "attachment.viewed").await.len(), before + 1);
+    let served = t.pharmacist.get_bytes(&format!("/attachments/{id}/pages/1")).await;
+    assert!(!contains(&served, b"Exif") && !contains(&served, b"WGS-84"));
+    assert!(darker_fraction(&stored, &served) > 0.01, "the watermark is burned in");
+    // Watermarked per viewer: the doctor's view differs from the pharmacist's.
+    let doctors = t.doctor.get_bytes(&format!("/attachments/{id}/pages/1")).await;
+    assert_ne!(doctors, served);
+    // The viewer page shows the pages inline; no route offers the file itself.
+    let view = t.pharmacist.get(&format!("/attachments/{id}")).await;
+    assert!(view.body.contains(&format!("/attachments/{id}/pages/1")));
+    assert!(!view.body.contains("download"));
+    assert_eq!(t.pharmacist.get(&format!("/attachments/{id}/pages/2")).await.status, 404);
+    // Not a member: refused, and the refusal is in the log.
+    assert_eq!(t.w.nurse.get(&format!("/attachments/{id}/pages/1")).await.status, 403);
+    // A PDF: its pages are rendered on the server and shown as images.
+    let pdf = kumanet_media::fixtures::two_page_pdf();
+    let r = t
+        .doctor
+        .post_multipart(
+            &format!("/groups/{group}/posts/preview"),
+            &[("body", "退院時サマリーです")],
+            Some(("file", "summary.pdf", "application/pdf", &pdf)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let pdf_id = draft_ids(&r.body);
+    assert!(r.body.contains("PDF 2ページ"));
+    let r = t
+        .doctor
+        .post_form(&format!("/groups/{group}/posts"), &[("body", "退院時サマリーです"), ("attachments", &pdf_id)])
+        .await;
+    assert_eq!(r.status, 303);
+    for n in 1..=2 {
+        let r = t.pharmacist.send("GET", &format!("/attachments/{pdf_id}/pages/{n}"), None, &[]).await;
+        assert_eq!((r.status, r.headers["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    }
+});
+
+both!(search_finds_japanese_substrings_in_ones_own_groups_only, |srv: Srv| async move {
+    let (t, _, group, other) = care_room(&srv).await;
+    let bathing = post(&t.doctor, &group, "入浴介助は水曜日の午後に変更します").await;
+    post(&t.doctor, &group, "本日は発熱のため入浴中止").await;
+    let r = t.pharmacist.post_form(&format!("/groups/{group}/shared/posts"), &[("body", "お薬を一包化しました")]).await;
+    assert_eq!(r.status, 303);
+    // A group the pharmacist is not in.
+    assert_eq!(record_consent(&t.doctor, &other, Some(PNG)).await.status, 303);
+    let other_group = create_group(&t.doctor, &other).await;
+    post(&t.doctor, &other_group, "入浴サービスの見学予定").await;
+    let count = |body: &str| body.matches("class=\"result\"").count();
+    // Two characters (a scan of one's rooms), one character, and four (the trigram index).
+    let r = t.pharmacist.get(&format!("/search?q={}", urlencode("入浴"))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(count(&r.body), 2, "{}", r.body);
+    assert!(r.body.contains("<mark>入浴</mark>介助は水曜日"));
+    assert!(!r.body.contains("見学予定"), "another group's post must not be found");
+    assert_eq!(count(&t.pharmacist.get(&format!("/search?q={}", urlencode("浴"))).await.body), 2);
+    let r = t.pharmacist.get(&format!("/search?q={}", urlencode("入浴介助"))).await;
+    assert_eq!(count(&r.body), 1);
+    assert!(r.body.contains(&format!("#post-{bathing}")));
+    assert_eq!(count(&t.pharmacist.get(&format!("/search?q={}", urlencode("一包化"))).await.body), 1);
+    assert_eq!(count(&t.doctor.get(&format!("/search?q={}", urlencode("入浴"))).await.body), 3);
+    // Edits and deletions are reflected.
+    let r = t.doctor.post_form(&format!("/posts/{bathing}"), &[("body", "シャワー浴は水曜日の午後に変更します")]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(count(&t.pharmacist.get(&format!("/search?q={}", urlencode("入浴介助"))).await.body), 0);
+    assert_eq!(count(&t.pharmacist.get(&format!("/search?q={}", urlencode("シャワー浴"))).await.body), 1);
+    assert_eq!(t.doctor.post_form(&format!("/posts/{bathing}/delete"), &[]).await.status, 303);
+    assert_eq!(count(&t.pharmacist.get(&format!("/search?q={}", urlencode("シャワー浴"))).await.body), 0);
+    // Audited, but not the words themselves.
+    let rows = audit_rows(&srv, "post.searched").await;
+    assert!(rows.len() >= 7);
+    assert!(rows.iter().all(|r| !r.record.details.contains("入浴") && !r.record.details.contains("浴")));
+    assert_eq!(details(&rows[0])["query_hmac"].as_str().unwrap().len(), 64);
+    // The API, and a query that is too long.
+    let r = t.doctor.get(&format!("/api/v1/search?q={}", urlencode("入浴"))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["results"].as_array().unwrap().len(), 2);
+    assert_eq!(r.json()["results"][0]["snippet"][0]["match"], true);
+    let r = t.doctor.get(&format!("/search?q={}", urlencode(&"あ".repeat(101)))).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("100文字以内"));
+});
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).unwrap().trim_start_matches('=').to_string()
+}
