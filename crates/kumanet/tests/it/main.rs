@@ -12,6 +12,7 @@ mod audit;
 mod authz_matrix;
 mod browser;
 mod browser_patients;
+mod browser_posts;
 mod cli;
 mod facilities;
 mod patients;
