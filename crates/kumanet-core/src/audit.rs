@@ -72,6 +72,7 @@ labelled_enum! {
         PostViewed = "post.viewed": "投稿と履歴の閲覧",
         PostAcked = "post.acked": "了解",
         PostsSearched = "post.searched": "投稿の検索",
+        NoticesChanged = "user.notices_changed": "メール通知の設定",
         LiveOpened = "live.opened": "新着表示の開始",
         AttachmentUploaded = "attachment.uploaded": "ファイルの添付",
         AttachmentViewed = "attachment.viewed": "添付ファイルの閲覧",

@@ -43,6 +43,8 @@ pub enum Action {
     // Signed in, password changed, current policy accepted.
     ViewHome,
     ViewOwnProfile,
+    /// How one is told of new posts by e-mail.
+    EditOwnNotices,
     // Approved IDs only (R6.2): the first thing beyond one's own profile.
     ViewStaffDirectory,
     // A facility's staff: its own facility admin, or the center.
@@ -213,7 +215,7 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
     if !u.policy_accepted {
         return Err(Denied::PolicyAcceptanceRequired);
     }
-    if matches!(action, ViewHome | ViewOwnProfile) {
+    if matches!(action, ViewHome | ViewOwnProfile | EditOwnNotices) {
         return Ok(());
     }
     // R5.3: a patient or family member reaches nothing but the shared part of their own group.

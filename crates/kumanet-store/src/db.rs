@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_search.sql"),
         include_str!("../migrations/postgres/0006_search.sql"),
     ),
+    (
+        "0007_notices",
+        include_str!("../migrations/sqlite/0007_notices.sql"),
+        include_str!("../migrations/postgres/0007_notices.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +79,8 @@ pub struct StoreOptions {
 pub struct Store {
     pub(crate) db: Arc<Db>,
     pub(crate) audit_key: Arc<Vec<u8>>,
+    /// Group commit (see `batch.rs`): started with the first batched write.
+    pub(crate) batcher: Arc<crate::batch::Batcher>,
 }
 
 pub(crate) enum TxInner {
@@ -149,6 +156,15 @@ macro_rules! row_ext {
 row_ext!(SqliteRow);
 row_ext!(PgRow);
 
+/// A write transaction on `db` (the single writer on SQLite).
+pub(crate) async fn begin_on(db: &Db, audit_key: &Arc<Vec<u8>>) -> Result<Tx> {
+    let inner = match db {
+        Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+        Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
+    };
+    Ok(Tx { inner, audit_key: audit_key.clone() })
+}
+
 impl Store {
     /// Open the database chosen by the URL's scheme, check its settings and run the migrations.
     pub async fn open(opts: &StoreOptions, audit_key: Vec<u8>) -> Result<Store> {
@@ -177,7 +193,7 @@ impl Store {
                 .await?;
             Db::Sqlite { write, read }
         };
-        let store = Store { db: Arc::new(db), audit_key: Arc::new(audit_key) };
+        let store = Store { db: Arc::new(db), audit_key: Arc::new(audit_key), batcher: Arc::default() };
         store.check_engine().await?;
         store.migrate().await?;
         Ok(store)
@@ -253,11 +269,7 @@ impl Store {
 
     /// Begin a write transaction (on SQLite, on the one writer connection).
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match &*self.db {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
-            Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
-        };
-        Ok(Tx { inner, audit_key: self.audit_key.clone() })
+        begin_on(&self.db, &self.audit_key).await
     }
 
     /// GET /healthz: does the database answer?

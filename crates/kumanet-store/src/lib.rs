@@ -7,8 +7,10 @@
 
 mod attachments;
 mod audit;
+mod batch;
 mod db;
 mod facilities;
+mod notices;
 mod patients;
 mod policy;
 mod posts;
@@ -18,7 +20,9 @@ mod users;
 
 pub use attachments::{AttachmentMeta, NewAttachment};
 pub use audit::{AuditFilter, NewAudit};
+pub use batch::TxFuture;
 pub use db::{Backend, Listener, Store, StoreOptions, Tx, MIGRATIONS};
+pub use notices::NoticeTarget;
 pub use patients::PatientContext;
 pub use posts::{NewPost, PostAck, PostMeta, PostVersion, PostView, ReadMark, SearchHit};
 pub use records::*;
@@ -36,6 +40,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database check failed at start-up: {0}")]
     Startup(String),
+    /// A write refused by its own rule inside a batch (the message is for the user).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The shared write transaction could not be committed (or the writer has stopped).
+    #[error("batch: {0}")]
+    Batch(String),
     #[error(transparent)]
     Db(sqlx::Error),
 }

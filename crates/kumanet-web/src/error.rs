@@ -46,6 +46,9 @@ pub enum WebError {
     BadRequest(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The state of the thing forbids it (a deleted post, an attachment gone): 409, the message shown.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("csrf check failed")]
     Csrf,
     #[error("rate limited")]
@@ -63,6 +66,8 @@ impl From<StoreError> for WebError {
             StoreError::Unique(c) => WebError::Conflict(c),
             // Fail closed: if the database (and so the audit log) cannot be written, nothing is done.
             StoreError::Db(e) => WebError::Unavailable(e.to_string()),
+            StoreError::Batch(e) => WebError::Unavailable(e),
+            StoreError::Refused(m) => WebError::Refused(m),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -126,6 +131,7 @@ impl WebError {
             ),
             WebError::BadRequest(m) => d(StatusCode::BAD_REQUEST, "bad_request", m),
             WebError::Conflict(_) => d(StatusCode::CONFLICT, "conflict", "同じ内容がすでに登録されています。"),
+            WebError::Refused(m) => d(StatusCode::CONFLICT, "refused", m),
             WebError::Csrf => d(
                 StatusCode::FORBIDDEN,
                 "csrf",

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod html;
 pub mod jst;
 pub mod live;
+pub mod notices;
 pub mod passwords;
 pub mod routes;
 pub mod service;
@@ -31,6 +32,8 @@ pub struct WebConfig {
     /// Argon2id memory in KiB (at least 19456) and iterations (at least 2) (R8.3).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// E-mail notices; None sends no mail.
+    pub mail: Option<notices::MailConfig>,
 }
 
 impl Default for WebConfig {
@@ -40,6 +43,7 @@ impl Default for WebConfig {
             login_attempts_per_minute: 30,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            mail: None,
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct AppInner {
     pub live: Arc<live::Hub>,
     /// R9.3: burns the viewer's name and the time into every attachment shown.
     pub watermarker: Arc<kumanet_media::Watermarker>,
+    /// E-mail notices (None when no SMTP server is configured).
+    pub mailer: Option<notices::Mailer>,
 }
 
 impl std::ops::Deref for App {
@@ -76,7 +82,18 @@ impl App {
         if !watermarker.has_cjk_font() {
             tracing::warn!("no Japanese font found (install fonts-noto-cjk): watermarks fall back to ASCII");
         }
-        Ok(App(Arc::new(AppInner { store, clock, hasher, config, limiter, live, watermarker })))
+        let (mailer, jobs) = match &config.mail {
+            Some(m) => {
+                let (mailer, rx) = notices::Mailer::new(m)?;
+                (Some(mailer), Some(rx))
+            }
+            None => (None, None),
+        };
+        let app = App(Arc::new(AppInner { store, clock, hasher, config, limiter, live, watermarker, mailer }));
+        if let Some(rx) = jobs {
+            notices::start(app.clone(), rx);
+        }
+        Ok(app)
     }
 
     pub fn now(&self) -> kumanet_core::Micros {

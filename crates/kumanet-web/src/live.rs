@@ -13,8 +13,6 @@ use kumanet_store::{Store, Tx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::error::WebError;
-
 /// The PostgreSQL channel all nodes listen on.
 pub const CHANNEL: &str = "kumanet_live";
 
@@ -99,8 +97,8 @@ impl Hub {
 pub struct Outbox(Vec<LiveEvent>);
 
 impl Outbox {
-    pub async fn add(&mut self, tx: &mut Tx, ev: LiveEvent) -> Result<(), WebError> {
-        let payload = serde_json::to_string(&ev).map_err(|e| WebError::Internal(e.to_string()))?;
+    pub async fn add(&mut self, tx: &mut Tx, ev: LiveEvent) -> Result<(), kumanet_store::StoreError> {
+        let payload = serde_json::to_string(&ev).map_err(|e| kumanet_store::StoreError::Corrupt(e.to_string()))?;
         if !tx.pg_notify(CHANNEL, &payload).await? {
             self.0.push(ev);
         }

@@ -63,6 +63,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/policy", A::AcceptPolicy, F::None, auth::policy_post),
         r(M::GET, "/", A::ViewHome, F::None, home::home_get),
         r(M::GET, "/profile", A::ViewOwnProfile, F::None, home::profile_get),
+        r(M::POST, "/profile/notices", A::EditOwnNotices, F::None, home::notices_post),
         r(M::GET, "/directory", A::ViewStaffDirectory, F::None, home::directory_get),
         r(M::GET, "/facilities/{facility_id}/staff", A::ViewFacilityStaff, F::Facility, facility::staff_get),
         r(M::GET, "/facilities/{facility_id}/staff/new", A::CreateStaff, F::Facility, facility::staff_new_get),

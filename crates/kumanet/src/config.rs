@@ -18,6 +18,9 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("login_attempts_per_minute", "KUMANET_LOGIN_ATTEMPTS_PER_MINUTE", "30", "Login attempts one address may make per minute before it gets 429."),
     ("db_max_connections", "KUMANET_DB_MAX_CONNECTIONS", "8", "Connections in the database pool (readers, on SQLite)."),
     ("argon2_memory_kib", "KUMANET_ARGON2_MEMORY_KIB", "19456", "Argon2id memory per password hash in KiB (at least 19456)."),
+    ("smtp_url", "KUMANET_SMTP_URL", "", "E-mail notices: smtp://HOST:25 (plain relay), smtp://USER:PASS@HOST:587?tls=required (STARTTLS) or smtps://USER:PASS@HOST:465. Empty: no mail is sent."),
+    ("mail_from", "KUMANET_MAIL_FROM", "くまねっと <noreply@localhost>", "Sender of the notices."),
+    ("public_url", "KUMANET_PUBLIC_URL", "", "The address users open (the only link in a notice), e.g. https://kumanet.example.jp/. Default: http://<listen>/."),
     ("log", "KUMANET_LOG", "info", "Log filter (tracing env-filter syntax)."),
 ];
 
@@ -33,6 +36,9 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     pub db_max_connections: u32,
     pub argon2_memory_kib: u32,
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub public_url: String,
     pub log: String,
 }
 
@@ -114,6 +120,9 @@ pub fn load(
         login_attempts_per_minute: num("login_attempts_per_minute")?,
         db_max_connections: num("db_max_connections")?,
         argon2_memory_kib: num("argon2_memory_kib")?,
+        smtp_url: get("smtp_url").trim().to_string(),
+        mail_from: get("mail_from"),
+        public_url: get("public_url").trim().to_string(),
         log: get("log"),
     })
 }

@@ -85,6 +85,15 @@ pub fn web_config(cfg: &Config) -> WebConfig {
         login_attempts_per_minute: cfg.login_attempts_per_minute,
         argon2_memory_kib: cfg.argon2_memory_kib,
         argon2_iterations: 2,
+        mail: (!cfg.smtp_url.is_empty()).then(|| kumanet_web::notices::MailConfig {
+            smtp_url: cfg.smtp_url.clone(),
+            from: cfg.mail_from.clone(),
+            public_url: if cfg.public_url.is_empty() {
+                format!("http://{}/", cfg.listen)
+            } else {
+                cfg.public_url.clone()
+            },
+        }),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod login;
 pub mod naming;
+pub mod notice;
 pub mod password;
 pub mod patient;
 pub mod post;

@@ -94,9 +94,17 @@ struct ProfilePage {
     chrome: Chrome,
     item: UserListItem,
     pledge: Option<String>,
+    notice_mode: kumanet_core::policy::notice::NoticeMode,
+    modes: &'static [kumanet_core::policy::notice::NoticeMode],
+    mail_on: bool,
+    saved: bool,
 }
 
-pub async fn profile_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn profile_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    axum::extract::Query(q): axum::extract::Query<ProfileQuery>,
+) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
     let facility_name = match &u.facility_id {
         Some(f) => app.store.facility(f).await?.map(|f| f.name),
@@ -105,9 +113,49 @@ pub async fn profile_get(State(app): State<App>, Extension(ctx): Extension<Ctx>)
     let pledge = u.pledge_signed_at.map(jst);
     Ok(render(&ProfilePage {
         chrome: Chrome::new(&ctx, "プロフィール"),
+        notice_mode: app.store.notice_mode(&u.id).await?,
+        modes: kumanet_core::policy::notice::NoticeMode::ALL,
+        mail_on: app.mailer.is_some(),
+        saved: q.saved.is_some(),
         item: UserListItem { user: u, facility_name },
         pledge,
     }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProfileQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeForm {
+    #[serde(default)]
+    notice_mode: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: Option<String>,
+}
+
+/// How one is told of new posts by e-mail (the mail never holds patient information).
+pub async fn notices_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let f: NoticeForm = super::parse_form(&body)?;
+    let mode = kumanet_core::policy::notice::NoticeMode::from_code(f.notice_mode.trim())
+        .ok_or_else(|| WebError::BadRequest("通知の受け取り方を選んでください。".into()))?;
+    let mut tx = app.store.begin().await?;
+    tx.set_notice_mode(ctx.user_id(), mode).await?;
+    tx.audit(crate::gate::AuditTarget::details(
+        ctx.audit(kumanet_core::audit::AuditAction::NoticesChanged, kumanet_core::audit::AuditResult::Ok),
+        serde_json::json!({ "mode": mode.code() }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(axum::response::IntoResponse::into_response(axum::response::Redirect::to("/profile?saved=1#notices")))
 }
 
 #[derive(Deserialize, Default)]

@@ -367,7 +367,7 @@ pub async fn edit_get(
     let meta = post_of(&r)?;
     let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
     if post.deleted_at.is_some() {
-        return Err(WebError::Conflict("削除された投稿は修正できません。".into()));
+        return Err(WebError::Refused("削除された投稿は修正できません。".into()));
     }
     let f = PostForm { body: post.body, ..PostForm::default() };
     Ok(post_composer(&p, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))

@@ -443,9 +443,16 @@ pub async fn audit_view(
     if let Some((t, id)) = target {
         ev = ev.on(t, id);
     }
-    let mut tx = app.store.begin().await?;
-    tx.audit(ev).await?;
-    tx.commit().await.map_err(WebError::from)
+    // Views are the commonest writes: they share their commit with the others (group commit).
+    app.store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.audit(ev).await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(WebError::from)
 }
 
 /// A `Denied` as an error, for handlers that must double-check a state.

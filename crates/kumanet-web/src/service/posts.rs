@@ -98,11 +98,13 @@ async fn bind_attachments(
     me: &str,
     room: &str,
     part: Part,
-) -> Result<usize, WebError> {
+) -> Result<usize, kumanet_store::StoreError> {
     let ids = acknowledged(list);
     for id in &ids {
         if !tx.bind_attachment(id, post_id, me, room, part).await? {
-            return Err(WebError::Conflict("添付ファイルを確認できませんでした。もう一度添付してください。".into()));
+            return Err(kumanet_store::StoreError::Refused(
+                "添付ファイルを確認できませんでした。もう一度添付してください。".into(),
+            ));
         }
     }
     Ok(ids.len())
@@ -123,30 +125,39 @@ pub async fn confirm(app: &App, ctx: &Ctx, p: &PatientContext, part: Part, f: &P
     if draft.warnings.iter().any(|w| !ack.contains(&w.patient_id.as_str())) {
         return Ok(Outcome::NeedsConfirmation(draft));
     }
-    let room = group_id(p)?;
+    let room = group_id(p)?.to_string();
     let id = new_id();
     let sha = content_hash(&draft.body);
-    let mut tx = app.store.begin().await?;
-    tx.audit(ctx.audit(AuditAction::PostConfirmed, AuditResult::Ok).on("patient", &p.patient.id).details(
+    let audit = ctx.audit(AuditAction::PostConfirmed, AuditResult::Ok).on("patient", &p.patient.id).details(
         serde_json::json!({
             "post_id": id, "group_id": room, "part": part.code(), "sha256": sha, "chars": draft.chars,
             "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
         }),
-    ))
-    .await?;
-    let seq = tx
-        .insert_post(
-            &NewPost { id: &id, room_id: room, part, author_id: ctx.user_id(), body: &draft.body, body_sha256: &sha },
-            ctx.now,
-        )
+    );
+    let (me, now, body, files, post_id) =
+        (ctx.user_id().to_string(), ctx.now, draft.body, f.attachments.clone(), id.clone());
+    let room_id = room.clone();
+    // Group commit: this post shares its transaction (and fsync) with the writes arriving
+    // meanwhile, and is acknowledged only once that has committed.
+    let (seq, out) = app
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.audit(audit).await?;
+                let new =
+                    NewPost { id: &post_id, room_id: &room_id, part, author_id: &me, body: &body, body_sha256: &sha };
+                let seq = tx.insert_post(&new, now).await?;
+                bind_attachments(tx, &files, &post_id, &me, &room_id, part).await?;
+                // The author has read what they wrote.
+                tx.mark_read(&room_id, part, &me, seq, now).await?;
+                let mut out = Outbox::default();
+                out.add(tx, LiveEvent::post(&room_id, part, LiveKind::Post, &post_id)).await?;
+                Ok((seq, out))
+            })
+        })
         .await?;
-    bind_attachments(&mut tx, &f.attachments, &id, ctx.user_id(), room, part).await?;
-    // The author has read what they wrote.
-    tx.mark_read(room, part, ctx.user_id(), seq, ctx.now).await?;
-    let mut out = Outbox::default();
-    out.add(&mut tx, LiveEvent::post(room, part, LiveKind::Post, &id)).await?;
-    tx.commit().await?;
     out.after_commit(&app.live);
+    crate::notices::post_confirmed(app, &room);
     Ok(Outcome::Confirmed { post_id: id, seq })
 }
 
@@ -168,7 +179,7 @@ pub async fn edit(
     let version = tx
         .edit_post(&meta.id, &draft.body, &sha, ctx.now)
         .await?
-        .ok_or_else(|| WebError::Conflict("削除された投稿は修正できません。".into()))?;
+        .ok_or_else(|| WebError::Refused("削除された投稿は修正できません。".into()))?;
     bind_attachments(&mut tx, &f.attachments, &meta.id, ctx.user_id(), &meta.room_id, meta.part).await?;
     tx.audit(ctx.audit(AuditAction::PostEdited, AuditResult::Ok).on("patient", &p.patient.id).details(
         serde_json::json!({
@@ -189,7 +200,7 @@ pub async fn edit(
 pub async fn delete(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
     let mut tx = app.store.begin().await?;
     if !tx.delete_post(&meta.id, ctx.user_id(), ctx.now).await? {
-        return Err(WebError::Conflict("この投稿はすでに削除されています。".into()));
+        return Err(WebError::Refused("この投稿はすでに削除されています。".into()));
     }
     tx.audit(
         ctx.audit(AuditAction::PostDeleted, AuditResult::Ok)
@@ -207,7 +218,7 @@ pub async fn delete(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -
 /// 了解. Giving it twice changes nothing.
 pub async fn ack(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
     if app.store.post(&meta.id).await?.is_none_or(|post| post.deleted_at.is_some()) {
-        return Err(WebError::Conflict("削除された投稿には了解できません。".into()));
+        return Err(WebError::Refused("削除された投稿には了解できません。".into()));
     }
     let mut tx = app.store.begin().await?;
     if !tx.ack_post(&meta.id, ctx.user_id(), ctx.now).await? {
@@ -229,11 +240,6 @@ pub async fn ack(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> R
 
 /// Move the reader's cursor to `seq`; the authors' pages update their "既読".
 pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -> Result<(), WebError> {
-    let mut tx = app.store.begin().await?;
-    if !tx.mark_read(room, part, ctx.user_id(), seq, ctx.now).await? {
-        return Ok(());
-    }
-    let mut out = Outbox::default();
     let ev = LiveEvent {
         room: room.to_string(),
         part,
@@ -243,8 +249,19 @@ pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -
         from_seq: 0,
         to_seq: seq,
     };
-    out.add(&mut tx, ev).await?;
-    tx.commit().await?;
+    let (me, now) = (ctx.user_id().to_string(), ctx.now);
+    let out = app
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let mut out = Outbox::default();
+                if tx.mark_read(&ev.room, part, &me, seq, now).await? {
+                    out.add(tx, ev).await?;
+                }
+                Ok(out)
+            })
+        })
+        .await?;
     out.after_commit(&app.live);
     Ok(())
 }

@@ -35,7 +35,7 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/logout" | "/api/v1/logout") => SIGNED_IN,
         ("GET", "/password" | "/api/v1/session") | ("POST", "/password" | "/api/v1/password") => SIGNED_IN,
         ("GET", "/policy" | "/api/v1/policy") | ("POST", "/policy" | "/api/v1/policy/accept") => POLICY,
-        ("GET", "/" | "/profile") => HOME,
+        ("GET", "/" | "/profile") | ("POST", "/profile/notices") => HOME,
         ("GET", "/directory" | "/api/v1/directory" | "/patients" | "/invitations") => APPROVED,
         ("GET", "/search" | "/api/v1/search") => APPROVED,
         ("GET", "/api/v1/patients" | "/api/v1/invitations") => APPROVED,

@@ -15,6 +15,7 @@ mod browser_patients;
 mod browser_posts;
 mod cli;
 mod facilities;
+mod mail;
 mod patients;
 mod patients_matrix;
 mod posts;

@@ -378,3 +378,43 @@ both!(search_finds_japanese_substrings_in_ones_own_groups_only, |srv: Srv| async
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).unwrap().trim_start_matches('=').to_string()
 }
+
+both!(r11_3_concurrent_posts_share_commits_and_every_one_is_kept_in_order, |srv: Srv| async move {
+    let (t, _, group, _) = care_room(&srv).await;
+    let doctor = std::sync::Arc::new(t.doctor);
+    let pharmacist = std::sync::Arc::new(t.pharmacist);
+    let path = format!("/api/v1/groups/{group}/posts");
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let c = if i % 2 == 0 { doctor.clone() } else { pharmacist.clone() };
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = c.api("POST", &path, serde_json::json!({ "body": format!("同時投稿 {i}"), "confirm": true })).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["seq"].as_i64().unwrap()
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 48, "every acknowledged post has its own number");
+    let stored = srv.store.posts(&group, kumanet_core::policy::post::Part::Professional, None, 100).await.unwrap();
+    assert_eq!(stored.len(), 48);
+    assert_eq!(audit_rows(&srv, "post.confirmed").await.len(), 48);
+    // The audit chain is whole although the posts shared their transactions.
+    assert!(srv.store.audit_verify().await.unwrap().is_ok());
+    // A write refused inside a batch (an attachment that is not a draft of the author's) leaves
+    // nothing behind and does not disturb the others.
+    let r = doctor.api("POST", &path, serde_json::json!({ "body": "単独", "confirm": true })).await;
+    assert_eq!(r.status, 201);
+    let r = doctor
+        .post_form(&format!("/groups/{group}/posts"), &[("body", "存在しない添付"), ("attachments", "nope")])
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("添付ファイルを確認できませんでした"), "{}", r.body);
+    assert_eq!(audit_rows(&srv, "post.confirmed").await.len(), 49);
+    assert!(srv.store.audit_verify().await.unwrap().is_ok());
+});
