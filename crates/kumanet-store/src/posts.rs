@@ -342,6 +342,9 @@ pub struct SearchHit {
     pub patient_name: String,
 }
 
+/// Below this many matches in the whole region, the trigram index drives a search.
+const FTS_SELECTIVE: i64 = 2_000;
+
 /// `%text%` for LIKE, with the wildcard characters escaped (ESCAPE '\').
 fn like_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -358,19 +361,44 @@ impl Store {
     /// newest first. 3+ characters use the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL);
     /// shorter queries scan the member's rooms.
     pub async fn search_posts(&self, user_id: &str, text: &str, limit: i64) -> Result<Vec<SearchHit>> {
-        let long = text.chars().count() >= 3;
-        let (from, cond, arg) = match (self.backend(), long) {
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        // The trigram index pays when the words are rare in the region; for common ones (or
+        // fewer than 3 characters) scanning the member's own rooms by their index is bounded by
+        // the size of those rooms, not the region's.
+        let selective = match &*self.db {
+            crate::db::Db::Sqlite { read, .. } if text.chars().count() >= 3 => {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT rowid FROM posts_fts WHERE posts_fts MATCH $1 LIMIT $2)",
+                )
+                .bind(&phrase)
+                .bind(FTS_SELECTIVE)
+                .fetch_one(read)
+                .await?;
+                n < FTS_SELECTIVE
+            }
+            _ => false,
+        };
+        let (from, cond, arg) = match (self.backend(), selective) {
             (crate::Backend::Sqlite, true) => (
-                "posts_fts s JOIN posts p ON p.rowid = s.rowid",
+                "posts_fts s JOIN posts p ON p.rowid = s.rowid \
+                 JOIN group_members m ON m.group_id = p.room_id AND m.user_id = $1 AND m.removed_at IS NULL",
                 "posts_fts MATCH $2",
-                format!("\"{}\"", text.replace('"', "\"\"")),
+                phrase,
             ),
-            (crate::Backend::Sqlite, false) => ("posts p", "p.body LIKE $2 ESCAPE '\\'", like_pattern(text)),
-            (crate::Backend::Postgres, _) => ("posts p", "p.body ILIKE $2 ESCAPE '\\'", like_pattern(text)),
+            // CROSS JOIN fixes SQLite's join order: the member's rooms first, then their posts.
+            (crate::Backend::Sqlite, false) => (
+                "group_members m CROSS JOIN posts p ON p.room_id = m.group_id",
+                "m.user_id = $1 AND m.removed_at IS NULL AND p.body LIKE $2 ESCAPE '\\'",
+                like_pattern(text),
+            ),
+            (crate::Backend::Postgres, _) => (
+                "group_members m JOIN posts p ON p.room_id = m.group_id",
+                "m.user_id = $1 AND m.removed_at IS NULL AND p.body ILIKE $2 ESCAPE '\\'",
+                like_pattern(text),
+            ),
         };
         let sql = format!(
             "SELECT {POST_COLUMNS}, pt.name AS patient_name FROM {from} \
-             JOIN group_members m ON m.group_id = p.room_id AND m.user_id = $1 AND m.removed_at IS NULL \
              JOIN patient_groups g ON g.id = p.room_id JOIN patients pt ON pt.id = g.patient_id \
              JOIN users u ON u.id = p.author_id LEFT JOIN facilities f ON f.id = u.facility_id \
              WHERE {cond} AND p.deleted_at IS NULL AND p.part IN ('pro', 'shared') ORDER BY p.seq DESC LIMIT $3"
