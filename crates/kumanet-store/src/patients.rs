@@ -15,6 +15,11 @@ const PATIENT_COLUMNS: &str = "p.id, p.name, p.kana, p.birth_date, p.sex, p.addr
 const PATIENT_FROM: &str =
     "patients p JOIN users a ON a.id = p.attending_id LEFT JOIN facilities f ON f.id = p.delegated_facility_id";
 
+/// The patients user `$1` (of facility `$2`) may see: attending, delegated facility, or member.
+const VISIBLE_TO: &str = "p.attending_id = $1 OR ($2 IS NOT NULL AND p.delegated_facility_id = $2) OR EXISTS (\
+    SELECT 1 FROM patient_groups g JOIN group_members m ON m.group_id = g.id \
+    WHERE g.patient_id = p.id AND m.user_id = $1 AND m.removed_at IS NULL)";
+
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} = {v}"))
 }
@@ -145,10 +150,7 @@ impl Store {
         text: Option<&str>,
     ) -> Result<Vec<Patient>> {
         let sql = format!(
-            "SELECT {PATIENT_COLUMNS} FROM {PATIENT_FROM} WHERE \
-             (p.attending_id = $1 OR ($2 IS NOT NULL AND p.delegated_facility_id = $2) OR EXISTS (\
-               SELECT 1 FROM patient_groups g JOIN group_members m ON m.group_id = g.id \
-               WHERE g.patient_id = p.id AND m.user_id = $1 AND m.removed_at IS NULL)) \
+            "SELECT {PATIENT_COLUMNS} FROM {PATIENT_FROM} WHERE ({VISIBLE_TO}) \
              AND ($3 IS NULL OR p.name LIKE $3 OR p.kana LIKE $3) ORDER BY p.kana, p.id LIMIT 500"
         );
         let like = text.map(|t| format!("%{}%", t.replace(['%', '_'], "")));
@@ -689,15 +691,7 @@ impl Store {
         user_id: &str,
         facility_id: Option<&str>,
     ) -> Result<Vec<(String, String, String)>> {
-        on_read!(self, |c| Ok(sqlx::query_as(
-            "SELECT p.id, p.name, p.kana FROM patients p WHERE \
-             p.attending_id = $1 OR ($2 IS NOT NULL AND p.delegated_facility_id = $2) OR EXISTS (\
-               SELECT 1 FROM patient_groups g JOIN group_members m ON m.group_id = g.id \
-               WHERE g.patient_id = p.id AND m.user_id = $1 AND m.removed_at IS NULL)"
-        )
-        .bind(user_id)
-        .bind(facility_id)
-        .fetch_all(c)
-        .await?))
+        let sql = format!("SELECT p.id, p.name, p.kana FROM patients p WHERE {VISIBLE_TO}");
+        on_read!(self, |c| Ok(sqlx::query_as(&sql).bind(user_id).bind(facility_id).fetch_all(c).await?))
     }
 }

@@ -2,8 +2,6 @@
 //! the same gate. Unknown fields are refused. Described at `/api/v1/openapi.json`, generated from
 //! the route table so the document cannot miss a route.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -31,7 +29,7 @@ use crate::App;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError(WebError::BadRequest(format!("JSONを読み取れませんでした(未知の項目や型の誤りは受け付けません): {e}")))
     })
@@ -350,10 +348,6 @@ pub async fn audit(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query
 
 // ---- Patients, consent, groups and invitations: the twins of `html/patients.rs` ----
 
-fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
-    r.patient.clone().ok_or(WebError::NotFound)
-}
-
 fn group_id_of(p: &PatientContext) -> Result<String, WebError> {
     p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)
 }
@@ -415,7 +409,7 @@ pub async fn patient(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let consents = app.store.consents(&p.patient.id).await?;
     patient_audit(&app, &ctx, AuditAction::PatientViewed, &p, json!({ "api": true })).await?;
     ok(json!({
@@ -488,7 +482,7 @@ pub async fn consent_create(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: ConsentBody = body(&bytes)?;
     let scan = match f.scan_base64.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -520,7 +514,7 @@ pub async fn consent_withdraw(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = body(&bytes)?;
     patients::withdraw_consent(&app, &ctx, &p, &f).await?;
     ok(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
@@ -533,7 +527,7 @@ pub async fn delegation(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: DelegationForm = body(&bytes)?;
     patients::delegate(&app, &ctx, &p, &f).await?;
     let to = f.facility_id.trim();
@@ -547,7 +541,7 @@ pub async fn group_create(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let _: NoteForm = body_or_empty(&bytes)?;
     let existed = p.group.is_some();
     let id = patients::create_group(&app, &ctx, &p).await?;
@@ -565,7 +559,7 @@ pub async fn group(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let gid = group_id_of(&p)?;
     let members = app.store.members(&gid).await?;
     let manager = patients::manages(&ctx, &p);
@@ -612,7 +606,7 @@ pub async fn invite(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: InviteForm = body(&bytes)?;
     let id = patients::invite(&app, &ctx, &p, &f).await?;
     created(json!({ "invitation_id": id }))
@@ -626,7 +620,7 @@ pub async fn member_remove(
     Path((_, user_id)): Path<(String, String)>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let _: NoteForm = body_or_empty(&bytes)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
     ok(json!({ "removed": user_id }))
@@ -639,7 +633,7 @@ pub async fn leave(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = body_or_empty(&bytes)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
     created(json!({ "removal_requested": true }))
@@ -651,7 +645,7 @@ pub async fn shared(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let gid = group_id_of(&p)?;
     let members = app.store.members(&gid).await?;
     let family = app.store.family_members(&gid).await?;
@@ -675,7 +669,7 @@ pub async fn family_propose(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = body(&bytes)?;
     patients::propose_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
@@ -689,7 +683,7 @@ pub async fn family_vote(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: VoteForm = body(&bytes)?;
     patients::vote_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
@@ -703,7 +697,7 @@ pub async fn family_account(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: FamilyForm = body(&bytes)?;
     let issued = patients::create_family_account(&app, &ctx, &p, &f).await?;
     created(json!({

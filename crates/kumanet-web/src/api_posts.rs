@@ -1,8 +1,6 @@
 //! The JSON twins of the posts pages (第10条): timeline, check (the preview), confirm (確定),
 //! a post with its history, edit, delete, 了解 and read marks. Same services, same gate.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -10,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use kumanet_core::audit::AuditAction;
 use kumanet_core::policy::post::Part;
-use kumanet_store::{PatientContext, PostMeta};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -46,20 +43,6 @@ impl ApiPost {
     }
 }
 
-fn parse(bytes: &Bytes) -> Result<ApiPost, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError(WebError::BadRequest(format!("JSONを読み取れませんでした(未知の項目や型の誤りは受け付けません): {e}")))
-    })
-}
-
-fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
-    r.patient.clone().ok_or(WebError::NotFound)
-}
-
-fn post_of(r: &Resolved) -> Result<&PostMeta, WebError> {
-    r.post.as_ref().ok_or(WebError::NotFound)
-}
-
 pub fn card_json(c: &PostCard) -> Value {
     json!({
         "id": c.post.id,
@@ -91,7 +74,7 @@ fn draft_json(d: &Draft) -> Value {
 }
 
 async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) -> ApiResult {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let cards = posts::timeline(&app, &ctx, &p, part, before).await?;
     let gid = p.group.as_ref().map(|g| g.id.clone()).unwrap_or_default();
     let action = if part == Part::Shared { AuditAction::SharedPartViewed } else { AuditAction::GroupViewed };
@@ -111,8 +94,8 @@ async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) 
 }
 
 async fn check(app: App, ctx: Ctx, r: Resolved, bytes: Bytes) -> ApiResult {
-    let p = patient_of(&r)?;
-    let f = parse(&bytes)?;
+    let p = r.patient_ctx()?;
+    let f: ApiPost = crate::api::body(&bytes)?;
     let d = posts::check(&app, &ctx, &p, &f.body).await?;
     Ok(Json(draft_json(&d)).into_response())
 }
@@ -144,8 +127,8 @@ fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
 }
 
 async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, bytes: Bytes) -> ApiResult {
-    let p = patient_of(&r)?;
-    let f = parse(&bytes)?;
+    let p = r.patient_ctx()?;
+    let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
     outcome(posts::confirm(&app, &ctx, &p, part, &f.form()).await, StatusCode::CREATED)
 }
@@ -199,8 +182,8 @@ pub async fn post(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
-    let meta = post_of(&r)?;
+    let p = r.patient_ctx()?;
+    let meta = r.post_meta()?;
     let (card, versions) = posts::open(&app, &ctx, &p, meta, true).await?;
     let mut out = card_json(&card);
     let deleted = card.post.deleted_at.is_some();
@@ -220,10 +203,10 @@ pub async fn post_edit(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = patient_of(&r)?;
-    let f = parse(&bytes)?;
+    let p = r.patient_ctx()?;
+    let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
-    outcome(posts::edit(&app, &ctx, &p, post_of(&r)?, &f.form()).await, StatusCode::OK)
+    outcome(posts::edit(&app, &ctx, &p, r.post_meta()?, &f.form()).await, StatusCode::OK)
 }
 
 pub async fn post_delete(
@@ -231,7 +214,7 @@ pub async fn post_delete(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    posts::delete(&app, &ctx, patient_of(&r)?.as_ref(), post_of(&r)?).await?;
+    posts::delete(&app, &ctx, r.patient_ctx()?.as_ref(), r.post_meta()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -240,7 +223,7 @@ pub async fn post_ack(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    posts::ack(&app, &ctx, patient_of(&r)?.as_ref(), post_of(&r)?).await?;
+    posts::ack(&app, &ctx, r.patient_ctx()?.as_ref(), r.post_meta()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -249,7 +232,7 @@ pub async fn post_read(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let meta = post_of(&r)?;
+    let meta = r.post_meta()?;
     posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -51,6 +51,18 @@ pub struct Resolved {
     pub attachment: Option<kumanet_store::AttachmentMeta>,
 }
 
+impl Resolved {
+    /// The patient the path is about (patient, group, invitation, post and attachment routes).
+    pub fn patient_ctx(&self) -> Result<std::sync::Arc<PatientContext>, WebError> {
+        self.patient.clone().ok_or(WebError::NotFound)
+    }
+
+    /// The post the path is about (post routes).
+    pub fn post_meta(&self) -> Result<&kumanet_store::PostMeta, WebError> {
+        self.post.as_ref().ok_or(WebError::NotFound)
+    }
+}
+
 impl Ctx {
     /// Who did it, for audit rows.
     pub fn audit(&self, action: AuditAction, result: AuditResult) -> NewAudit {

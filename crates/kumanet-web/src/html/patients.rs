@@ -24,10 +24,6 @@ use crate::service::admin::audit_view;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
 use crate::App;
 
-fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
-    r.patient.clone().ok_or(WebError::NotFound)
-}
-
 async fn view_audit(
     app: &App,
     ctx: &Ctx,
@@ -136,7 +132,7 @@ pub async fn show_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    show_page(&app, &ctx, patient_of(&r)?, FormState::default()).await
+    show_page(&app, &ctx, r.patient_ctx()?, FormState::default()).await
 }
 
 #[derive(Template)]
@@ -163,7 +159,7 @@ pub async fn consent_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let today = crate::jst::iso_date_jst(ctx.now);
     let form =
         FormState::with(&[("consenter", "patient"), ("consenter_name", &p.patient.name), ("consented_on", &today)]);
@@ -177,7 +173,7 @@ pub async fn consent_post(
     Extension(r): Extension<Resolved>,
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let mut input = ConsentInput::default();
     let mut typed: Vec<(String, String)> = Vec::new();
     let bad = |_| WebError::BadRequest("送信内容を読み取れませんでした。ファイルは10MBまでです。".into());
@@ -218,7 +214,7 @@ pub async fn withdraw_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     match patients::withdraw_consent(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
@@ -247,7 +243,7 @@ pub async fn form1_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let me = ctx.user.clone().ok_or(WebError::NotFound)?;
     let explainer_facility = match &me.facility_id {
         Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
@@ -272,7 +268,7 @@ pub async fn scan_get(
     Extension(r): Extension<Resolved>,
     Path((_, consent_id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let belongs = app.store.consents(&p.patient.id).await?.iter().any(|c| c.id == consent_id);
     let (bytes, content_type) = match belongs {
         true => app.store.consent_scan(&consent_id).await?.ok_or(WebError::NotFound)?,
@@ -299,7 +295,7 @@ pub async fn delegation_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: DelegationForm = parse_form(&body)?;
     match patients::delegate(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
@@ -316,7 +312,7 @@ pub async fn group_create_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let _: NoteForm = parse_form(&body)?;
     let id = patients::create_group(&app, &ctx, &p).await?;
     Ok(Redirect::to(&format!("/groups/{id}")).into_response())
@@ -437,7 +433,7 @@ pub async fn group_get(
     Extension(r): Extension<Resolved>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Response, WebError> {
-    group_page(&app, &ctx, patient_of(&r)?, q.q, FormState::default(), q.before).await
+    group_page(&app, &ctx, r.patient_ctx()?, q.q, FormState::default(), q.before).await
 }
 
 pub async fn invite_post(
@@ -446,7 +442,7 @@ pub async fn invite_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: InviteForm = parse_form(&body)?;
     match patients::invite(&app, &ctx, &p, &f).await {
         Ok(_) => {
@@ -466,7 +462,7 @@ pub async fn remove_post(
     Path((_, user_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let _: NoteForm = parse_form(&body)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
     Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
@@ -478,7 +474,7 @@ pub async fn leave_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
     Ok(super::message(
@@ -577,7 +573,7 @@ pub async fn shared_get(
     Extension(r): Extension<Resolved>,
     Query(q): Query<super::posts::BeforeQuery>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let members = app.store.members(&group.id).await?;
     let tl = super::posts::timeline(&app, &ctx, &p, Part::Shared, q.before).await?;
@@ -618,7 +614,7 @@ pub async fn family_propose_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     match patients::propose_family(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(back_to_group(&p)),
@@ -632,7 +628,7 @@ pub async fn family_vote_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: patients::VoteForm = parse_form(&body)?;
     match patients::vote_family(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(back_to_group(&p)),
@@ -657,7 +653,7 @@ pub async fn family_account_post(
     Extension(r): Extension<Resolved>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let f: patients::FamilyForm = parse_form(&body)?;
     match patients::create_family_account(&app, &ctx, &p, &f).await {
         Ok(issued) => Ok(render(&FamilyIssuedPage {

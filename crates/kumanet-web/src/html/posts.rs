@@ -30,14 +30,6 @@ use crate::service::attachments::{self, Upload, Which};
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
-fn patient_of(r: &Resolved) -> Result<Arc<PatientContext>, WebError> {
-    r.patient.clone().ok_or(WebError::NotFound)
-}
-
-fn post_of(r: &Resolved) -> Result<&PostMeta, WebError> {
-    r.post.as_ref().ok_or(WebError::NotFound)
-}
-
 /// Where a part of a group lives.
 pub fn part_url(group_id: &str, part: Part) -> String {
     match part {
@@ -279,13 +271,13 @@ fn post_composer<'a>(p: &'a PatientContext, meta: &PostMeta) -> Composer<'a> {
 }
 
 async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let (f, files) = read_compose(req).await?;
     group_composer(&p, part)?.preview(&app, &ctx, f, files).await
 }
 
 async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let (f, files) = read_compose(req).await?;
     let composer = group_composer(&p, part)?;
     // New files are shown in a preview first: nothing is confirmed unseen.
@@ -347,8 +339,8 @@ pub async fn show_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
-    let meta = post_of(&r)?;
+    let p = r.patient_ctx()?;
+    let meta = r.post_meta()?;
     let (card, versions) = posts::open(&app, &ctx, &p, meta, false).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(&ctx, "投稿と履歴"),
@@ -363,8 +355,8 @@ pub async fn edit_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
-    let meta = post_of(&r)?;
+    let p = r.patient_ctx()?;
+    let meta = r.post_meta()?;
     let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
     if post.deleted_at.is_some() {
         return Err(WebError::Refused("削除された投稿は修正できません。".into()));
@@ -379,9 +371,9 @@ pub async fn edit_preview_post(
     Extension(r): Extension<Resolved>,
     req: Request,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let (f, files) = read_compose(req).await?;
-    post_composer(&p, post_of(&r)?).preview(&app, &ctx, f, files).await
+    post_composer(&p, r.post_meta()?).preview(&app, &ctx, f, files).await
 }
 
 pub async fn edit_post(
@@ -390,8 +382,8 @@ pub async fn edit_post(
     Extension(r): Extension<Resolved>,
     req: Request,
 ) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
-    let meta = post_of(&r)?;
+    let p = r.patient_ctx()?;
+    let meta = r.post_meta()?;
     let (f, files) = read_compose(req).await?;
     let composer = post_composer(&p, meta);
     if !files.is_empty() {
@@ -422,8 +414,8 @@ pub async fn delete_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = post_of(&r)?;
-    posts::delete(&app, &ctx, patient_of(&r)?.as_ref(), meta).await?;
+    let meta = r.post_meta()?;
+    posts::delete(&app, &ctx, r.patient_ctx()?.as_ref(), meta).await?;
     Ok(back_to_post(meta))
 }
 
@@ -434,8 +426,8 @@ pub async fn ack_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = post_of(&r)?;
-    posts::ack(&app, &ctx, patient_of(&r)?.as_ref(), meta).await?;
+    let meta = r.post_meta()?;
+    posts::ack(&app, &ctx, r.patient_ctx()?.as_ref(), meta).await?;
     Ok(back_to_post(meta))
 }
 
@@ -447,7 +439,7 @@ pub async fn read_post(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = post_of(&r)?;
+    let meta = r.post_meta()?;
     posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -469,7 +461,7 @@ pub struct BeforeQuery {
 /// viewer, after checking again that they may still see the part; a removed member's stream
 /// ends at once, a lagging one is told to reload.
 async fn live(app: App, ctx: Ctx, r: Resolved, part: Part) -> Result<Response, WebError> {
-    let p = patient_of(&r)?;
+    let p = r.patient_ctx()?;
     let room = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
     let rx = app.live.subscribe(&room, part);
     audit_view(
@@ -626,7 +618,7 @@ pub async fn attachment_thumb_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, patient_of(&r)?.as_ref(), a, Which::Thumb).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, r.patient_ctx()?.as_ref(), a, Which::Thumb).await?))
 }
 
 pub async fn attachment_page_get(
@@ -636,7 +628,7 @@ pub async fn attachment_page_get(
     Path((_, page)): Path<(String, i64)>,
 ) -> Result<Response, WebError> {
     let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, patient_of(&r)?.as_ref(), a, Which::Page(page)).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, r.patient_ctx()?.as_ref(), a, Which::Page(page)).await?))
 }
 
 #[derive(Template)]
