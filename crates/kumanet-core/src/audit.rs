@@ -76,6 +76,14 @@ labelled_enum! {
         LiveOpened = "live.opened": "新着表示の開始",
         AttachmentUploaded = "attachment.uploaded": "ファイルの添付",
         AttachmentViewed = "attachment.viewed": "添付ファイルの閲覧",
+        BoardsListed = "board.listed": "掲示板一覧の閲覧",
+        BoardCreated = "board.created": "掲示板の作成",
+        BoardViewed = "board.viewed": "掲示板の閲覧",
+        BoardInvited = "board.invited": "掲示板への招待",
+        BoardInvitationAccepted = "board.invitation_accepted": "掲示板への招待の受諾",
+        BoardInvitationDeclined = "board.invitation_declined": "掲示板への招待の辞退",
+        BoardMemberRemoved = "board.member_removed": "掲示板メンバーの解除",
+        BoardLeft = "board.left": "掲示板からの退出",
         DemoCreated = "demo.created": "デモデータの作成",
     }
 }

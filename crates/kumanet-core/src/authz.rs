@@ -101,8 +101,18 @@ pub enum Action {
     MarkRead,
     /// R9.3: an attachment, inline and watermarked, never as a download.
     ViewAttachment,
-    /// Search the posts of one's own groups.
+    /// Search the posts of one's own groups and boards.
     SearchPosts,
+    /// R5.4, R12.3: bulletin boards, groups that are not about one patient. Any approved
+    /// professional lists their boards and creates one (becoming its manager).
+    ListBoards,
+    CreateBoard,
+    /// A board's members read it, post, and leave; its managers invite and remove.
+    ViewBoard,
+    PostToBoard,
+    InviteToBoard,
+    RemoveFromBoard,
+    LeaveBoard,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -123,11 +133,35 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     None,
-    Facility { facility_id: String },
-    User { user_id: String, facility_id: Option<String>, role: Role },
-    Application { facility_id: Option<String> },
+    Facility {
+        facility_id: String,
+    },
+    User {
+        user_id: String,
+        facility_id: Option<String>,
+        role: Role,
+    },
+    Application {
+        facility_id: Option<String>,
+    },
     Patient(PatientFacts),
-    Invitation { invitee_id: String, consent: ConsentState },
+    Invitation {
+        invitee_id: String,
+        consent: ConsentState,
+    },
+    /// R5.4: a bulletin board (and, for a post's routes, one of its posts).
+    Board(BoardFacts),
+    BoardInvitation {
+        invitee_id: String,
+    },
+}
+
+/// What the decision needs to know about a board and the asker's place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardFacts {
+    pub actor_is_member: bool,
+    pub actor_is_manager: bool,
+    pub post: Option<PostFacts>,
 }
 
 /// What the decision needs to know about a patient, and the asker's relation to them.
@@ -242,8 +276,16 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
         }
         return sharing(*consent);
     }
+    if let Target::Board(b) = target {
+        return decide_board(action, b);
+    }
+    if let Target::BoardInvitation { invitee_id } = target {
+        return if action == RespondInvitation && *invitee_id == u.user_id { Ok(()) } else { Err(Denied::Forbidden) };
+    }
     let allowed = match (action, target) {
-        (ViewStaffDirectory | ListPatients | ViewInvitations | SearchPosts, _) => true,
+        (ViewStaffDirectory | ListPatients | ViewInvitations | SearchPosts | ListBoards, _) => true,
+        // R5.4: a team, a committee or a district: any approved professional starts one.
+        (CreateBoard, Target::None) => true,
         (RegisterPatient, Target::None) => u.role == Role::Staff && u.profession == Some(Profession::Doctor),
         (ViewFacilityStaff, Target::Facility { facility_id }) => center || admin_of(&Some(facility_id.clone())),
         (CreateStaff, Target::Facility { facility_id }) => admin_of(&Some(facility_id.clone())),
@@ -284,6 +326,27 @@ fn sharing(consent: ConsentState) -> Result<(), Denied> {
         ConsentState::Given => Ok(()),
         ConsentState::Missing => Err(Denied::NoConsent),
         ConsentState::Withdrawn => Err(Denied::ReadOnly),
+    }
+}
+
+/// R5.4: a board is its members'; its managers invite and remove. Nobody else sees it, the
+/// center included: a board is not the center's to read unless it is invited.
+fn decide_board(action: Action, b: &BoardFacts) -> Result<(), Denied> {
+    use Action::*;
+    let allowed = match (&b.post, action) {
+        // An attachment not yet confirmed is its uploader's alone.
+        (Some(post), _) if post.draft && !post.author_is_actor => false,
+        (Some(_), ViewPost | MarkRead | ViewAttachment | AckPost) => b.actor_is_member,
+        (Some(post), EditPost) => b.actor_is_member && post.author_is_actor,
+        (Some(post), DeletePost) => b.actor_is_member && (post.author_is_actor || b.actor_is_manager),
+        (None, ViewBoard | PostToBoard | LeaveBoard) => b.actor_is_member,
+        (None, InviteToBoard | RemoveFromBoard) => b.actor_is_member && b.actor_is_manager,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
     }
 }
 
@@ -640,6 +703,46 @@ mod tests {
             decide(&member, Action::CreateFamilyAccount, &facts(ConsentState::Given, true)),
             Err(Denied::Forbidden)
         );
+    }
+
+    fn board(member: bool, manager: bool, post: Option<PostFacts>) -> Target {
+        Target::Board(BoardFacts { actor_is_member: member, actor_is_manager: manager, post })
+    }
+
+    #[test]
+    fn r5_4_boards_belong_to_their_members() {
+        let nurse = user(Role::Staff, Some("visiting"), UserStatus::Approved);
+        let center = user(Role::Center, None, UserStatus::Approved);
+        // Any approved professional (the center too) starts a board; the family does not.
+        assert_eq!(decide(&nurse, Action::CreateBoard, &Target::None), Ok(()));
+        assert_eq!(decide(&center, Action::CreateBoard, &Target::None), Ok(()));
+        assert_eq!(decide(&family_actor(), Action::CreateBoard, &Target::None), Err(Denied::Forbidden));
+        assert_eq!(
+            decide(&user(Role::Staff, Some("f"), UserStatus::Pending), Action::ListBoards, &Target::None),
+            Err(Denied::NotApproved)
+        );
+        // Members read, post and leave; managers invite and remove; outsiders, the center
+        // included, see nothing.
+        assert_eq!(decide(&nurse, Action::PostToBoard, &board(true, false, None)), Ok(()));
+        assert_eq!(decide(&nurse, Action::InviteToBoard, &board(true, false, None)), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::InviteToBoard, &board(true, true, None)), Ok(()));
+        assert_eq!(decide(&center, Action::ViewBoard, &board(false, false, None)), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::ViewGroup, &board(true, true, None)), Err(Denied::Forbidden));
+        // Posts: members read and acknowledge; the author edits; a manager may delete too.
+        let other = Some(PostFacts { part: Part::Board, author_is_actor: false, draft: false });
+        let own = Some(PostFacts { part: Part::Board, author_is_actor: true, draft: false });
+        assert_eq!(decide(&nurse, Action::AckPost, &board(true, false, other.clone())), Ok(()));
+        assert_eq!(decide(&nurse, Action::EditPost, &board(true, false, other.clone())), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::DeletePost, &board(true, false, other.clone())), Err(Denied::Forbidden));
+        assert_eq!(decide(&nurse, Action::DeletePost, &board(true, true, other.clone())), Ok(()));
+        assert_eq!(decide(&nurse, Action::EditPost, &board(true, false, own)), Ok(()));
+        assert_eq!(decide(&nurse, Action::ViewPost, &board(false, false, other)), Err(Denied::Forbidden));
+        let draft = Some(PostFacts { part: Part::Board, author_is_actor: false, draft: true });
+        assert_eq!(decide(&nurse, Action::ViewAttachment, &board(true, true, draft)), Err(Denied::Forbidden));
+        // Only the invitee answers a board invitation.
+        let inv = Target::BoardInvitation { invitee_id: "u-staff".into() };
+        assert_eq!(decide(&nurse, Action::RespondInvitation, &inv), Ok(()));
+        assert_eq!(decide(&center, Action::RespondInvitation, &inv), Err(Denied::Forbidden));
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_notices.sql"),
         include_str!("../migrations/postgres/0007_notices.sql"),
     ),
+    (
+        "0008_boards",
+        include_str!("../migrations/sqlite/0008_boards.sql"),
+        include_str!("../migrations/postgres/0008_boards.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 mod attachments;
 mod audit;
 mod batch;
+mod boards;
 mod db;
 mod facilities;
 mod notices;
@@ -21,6 +22,7 @@ mod users;
 pub use attachments::{AttachmentMeta, NewAttachment};
 pub use audit::{AuditFilter, NewAudit};
 pub use batch::TxFuture;
+pub use boards::{Board, BoardContext, BoardInvitation, BoardMember, BoardSummary, BOARD_MANAGER, BOARD_MEMBER};
 pub use db::{Backend, Listener, Store, StoreOptions, Tx, MIGRATIONS};
 pub use notices::NoticeTarget;
 pub use patients::PatientContext;

@@ -29,13 +29,16 @@ impl Store {
         Ok(mode.and_then(|m| NoticeMode::from_code(&m)).unwrap_or(NoticeMode::Daily))
     }
 
-    /// The other active members of a group with an e-mail address and an approved ID.
-    pub async fn notice_targets(&self, group_id: &str, except: &str) -> Result<Vec<NoticeTarget>> {
+    /// The other active members of a patient's group or a board with an e-mail address and an
+    /// approved ID.
+    pub async fn notice_targets(&self, room_id: &str, except: &str) -> Result<Vec<NoticeTarget>> {
         let rows: Vec<(String, String, String, String)> = on_read!(self, |c| sqlx::query_as(
-            "SELECT u.id, u.name, u.email, u.notice_mode FROM group_members m JOIN users u ON u.id = m.user_id \
-             WHERE m.group_id = $1 AND m.removed_at IS NULL AND u.id <> $2 AND u.email <> '' AND u.status = 'approved'"
+            "SELECT u.id, u.name, u.email, u.notice_mode FROM (\
+             SELECT user_id FROM group_members WHERE group_id = $1 AND removed_at IS NULL UNION \
+             SELECT user_id FROM board_members WHERE board_id = $1 AND removed_at IS NULL) m \
+             JOIN users u ON u.id = m.user_id WHERE u.id <> $2 AND u.email <> '' AND u.status = 'approved'"
         )
-        .bind(group_id)
+        .bind(room_id)
         .bind(except)
         .fetch_all(c)
         .await?);

@@ -93,7 +93,7 @@ fn row_to_invitation(r: &impl RowExt) -> Result<Invitation> {
     })
 }
 
-fn row_to_member(r: &impl RowExt) -> Result<Member> {
+pub(crate) fn row_to_member(r: &impl RowExt) -> Result<Member> {
     let profession = match r.opt_text("profession")? {
         Some(p) => {
             Some(kumanet_core::people::Profession::from_code(&p).ok_or_else(|| corrupt("users.profession", &p))?)

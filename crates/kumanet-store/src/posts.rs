@@ -335,11 +335,12 @@ impl Tx {
     }
 }
 
-/// A post found by search, with the patient whose group it is in.
+/// A post found by search, with the name of its room: the patient whose group it is in, or the
+/// board's name (R5.4).
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub post: PostView,
-    pub patient_name: String,
+    pub room_name: String,
 }
 
 /// Below this many matches in the whole region, the trigram index drives a search.
@@ -398,19 +399,36 @@ impl Store {
             ),
         };
         let sql = format!(
-            "SELECT {POST_COLUMNS}, pt.name AS patient_name FROM {from} \
+            "SELECT {POST_COLUMNS}, pt.name AS room_name FROM {from} \
              JOIN patient_groups g ON g.id = p.room_id JOIN patients pt ON pt.id = g.patient_id \
              JOIN users u ON u.id = p.author_id LEFT JOIN facilities f ON f.id = u.facility_id \
              WHERE {cond} AND p.deleted_at IS NULL AND p.part IN ('pro', 'shared') ORDER BY p.seq DESC LIMIT $3"
         );
-        on_read!(self, |c| sqlx::query(&sql)
+        let mut hits = self.search_rows(&sql, user_id, &arg, limit).await?;
+        // Boards are few and small beside the patients' groups: their posts are scanned.
+        let boards = format!(
+            "SELECT {POST_COLUMNS}, b.name AS room_name FROM board_members m \
+             JOIN posts p ON p.room_id = m.board_id JOIN boards b ON b.id = m.board_id \
+             JOIN users u ON u.id = p.author_id LEFT JOIN facilities f ON f.id = u.facility_id \
+             WHERE m.user_id = $1 AND m.removed_at IS NULL AND p.part = 'board' AND p.deleted_at IS NULL \
+             AND p.body {like} $2 ESCAPE '\\' ORDER BY p.seq DESC LIMIT $3",
+            like = if self.backend() == crate::Backend::Postgres { "ILIKE" } else { "LIKE" }
+        );
+        hits.extend(self.search_rows(&boards, user_id, &like_pattern(text), limit).await?);
+        hits.sort_by_key(|h| std::cmp::Reverse(h.post.seq));
+        hits.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(hits)
+    }
+
+    async fn search_rows(&self, sql: &str, user_id: &str, arg: &str, limit: i64) -> Result<Vec<SearchHit>> {
+        on_read!(self, |c| sqlx::query(sql)
             .bind(user_id)
-            .bind(&arg)
+            .bind(arg)
             .bind(limit)
             .fetch_all(c)
             .await?
             .iter()
-            .map(|r| Ok(SearchHit { post: row_to_post(r)?, patient_name: r.text("patient_name")? }))
+            .map(|r| Ok(SearchHit { post: row_to_post(r)?, room_name: r.text("room_name")? }))
             .collect())
     }
 }

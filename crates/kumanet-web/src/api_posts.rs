@@ -74,16 +74,19 @@ fn draft_json(d: &Draft) -> Value {
 }
 
 async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) -> ApiResult {
-    let p = r.patient_ctx()?;
-    let cards = posts::timeline(&app, &ctx, &p, part, before).await?;
-    let gid = p.group.as_ref().map(|g| g.id.clone()).unwrap_or_default();
-    let action = if part == Part::Shared { AuditAction::SharedPartViewed } else { AuditAction::GroupViewed };
+    let room = r.room()?;
+    let cards = posts::timeline(&app, &ctx, &room, part, before).await?;
+    let action = match part {
+        Part::Shared => AuditAction::SharedPartViewed,
+        Part::Professional => AuditAction::GroupViewed,
+        Part::Board => AuditAction::BoardViewed,
+    };
     audit_view(
         &app,
         &ctx,
         action,
-        Some(("patient", &p.patient.id)),
-        json!({ "group_id": gid, "posts": cards.len(), "api": true }),
+        Some(room.audit_target()),
+        json!({ "room_id": room.id()?, "posts": cards.len(), "api": true }),
     )
     .await?;
     let older = match cards.first() {
@@ -94,9 +97,9 @@ async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) 
 }
 
 async fn check(app: App, ctx: Ctx, r: Resolved, bytes: Bytes) -> ApiResult {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let f: ApiPost = crate::api::body(&bytes)?;
-    let d = posts::check(&app, &ctx, &p, &f.body).await?;
+    let d = posts::check(&app, &ctx, &room, &f.body).await?;
     Ok(Json(draft_json(&d)).into_response())
 }
 
@@ -127,10 +130,10 @@ fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
 }
 
 async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, bytes: Bytes) -> ApiResult {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
-    outcome(posts::confirm(&app, &ctx, &p, part, &f.form()).await, StatusCode::CREATED)
+    outcome(posts::confirm(&app, &ctx, &room, part, &f.form()).await, StatusCode::CREATED)
 }
 
 macro_rules! handler {
@@ -148,6 +151,7 @@ macro_rules! handler {
 
 handler!(group_confirm, confirm, Part::Professional);
 handler!(shared_confirm, confirm, Part::Shared);
+handler!(board_confirm, confirm, Part::Board);
 
 pub async fn group_check(
     State(app): State<App>,
@@ -176,15 +180,24 @@ pub async fn shared_posts(
     list(app, ctx, r, Part::Shared, q.before).await
 }
 
+pub async fn board_posts(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Query(q): Query<BeforeQuery>,
+) -> ApiResult {
+    list(app, ctx, r, Part::Board, q.before).await
+}
+
 /// A post with every confirmed version (R10.6), who read it and who acknowledged it.
 pub async fn post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let meta = r.post_meta()?;
-    let (card, versions) = posts::open(&app, &ctx, &p, meta, true).await?;
+    let (card, versions) = posts::open(&app, &ctx, &room, meta, true).await?;
     let mut out = card_json(&card);
     let deleted = card.post.deleted_at.is_some();
     out["versions"] = versions
@@ -203,10 +216,10 @@ pub async fn post_edit(
     Extension(r): Extension<Resolved>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
-    outcome(posts::edit(&app, &ctx, &p, r.post_meta()?, &f.form()).await, StatusCode::OK)
+    outcome(posts::edit(&app, &ctx, &room, r.post_meta()?, &f.form()).await, StatusCode::OK)
 }
 
 pub async fn post_delete(
@@ -214,7 +227,7 @@ pub async fn post_delete(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    posts::delete(&app, &ctx, r.patient_ctx()?.as_ref(), r.post_meta()?).await?;
+    posts::delete(&app, &ctx, &r.room()?, r.post_meta()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -223,7 +236,7 @@ pub async fn post_ack(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
-    posts::ack(&app, &ctx, r.patient_ctx()?.as_ref(), r.post_meta()?).await?;
+    posts::ack(&app, &ctx, &r.room()?, r.post_meta()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -245,14 +258,18 @@ pub fn request_schema(method: &str, path: &str) -> Option<Value> {
             "acknowledged_patient_ids": { "type": "array", "items": { "type": "string" },
                 "description": "警告された別の患者さんを確認した上で確定する場合、そのID(R10.4)。" } } });
     match (method, path) {
-        ("POST", p) if p.starts_with("/api/v1/groups/") && p.ends_with("/posts") => Some(post),
+        ("POST", p)
+            if (p.starts_with("/api/v1/groups/") || p.starts_with("/api/v1/boards/")) && p.ends_with("/posts") =>
+        {
+            Some(post)
+        }
         ("POST", p) if p.ends_with("/posts/check") => Some(post),
         ("PUT", "/api/v1/posts/{post_id}") => Some(post),
         _ => None,
     }
 }
 
-/// Search within one's groups (the query is audited as a keyed digest).
+/// Search within one's groups and boards (the query is audited as a keyed digest).
 pub async fn search(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
@@ -261,8 +278,8 @@ pub async fn search(
     let found = posts::search(&app, &ctx, &q.q, true).await?;
     Ok(Json(json!({
         "results": found.iter().map(|f| json!({
-            "post_id": f.hit.post.id, "group_id": f.hit.post.room_id, "part": f.hit.post.part.code(),
-            "patient_name": f.hit.patient_name, "author": f.hit.post.author_name,
+            "post_id": f.hit.post.id, "room_id": f.hit.post.room_id, "part": f.hit.post.part.code(),
+            "room_name": f.hit.room_name, "board": f.hit.post.part == Part::Board, "author": f.hit.post.author_name,
             "created_at": crate::jst::iso_utc(f.hit.post.created_at),
             "snippet": f.snippet.iter().map(|(t, m)| json!({ "text": t, "match": m })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),

@@ -49,12 +49,29 @@ pub struct Resolved {
     pub invitation: Option<Invitation>,
     pub post: Option<kumanet_store::PostMeta>,
     pub attachment: Option<kumanet_store::AttachmentMeta>,
+    /// R5.4: the board the path is about (board routes, and a board's posts and attachments).
+    pub board: Option<std::sync::Arc<kumanet_store::BoardContext>>,
+    pub board_invitation: Option<kumanet_store::BoardInvitation>,
 }
 
 impl Resolved {
     /// The patient the path is about (patient, group, invitation, post and attachment routes).
     pub fn patient_ctx(&self) -> Result<std::sync::Arc<PatientContext>, WebError> {
         self.patient.clone().ok_or(WebError::NotFound)
+    }
+
+    /// The room the path is about: a board, or a patient's group.
+    pub fn room(&self) -> Result<crate::room::Room, WebError> {
+        match (&self.board, &self.patient) {
+            (Some(b), _) => Ok(crate::room::Room::Board(b.clone())),
+            (None, Some(p)) => Ok(crate::room::Room::Group(p.clone())),
+            (None, None) => Err(WebError::NotFound),
+        }
+    }
+
+    /// The board the path is about (board routes).
+    pub fn board_ctx(&self) -> Result<std::sync::Arc<kumanet_store::BoardContext>, WebError> {
+        self.board.clone().ok_or(WebError::NotFound)
     }
 
     /// The post the path is about (post routes).
@@ -292,31 +309,39 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
         Find::Post => {
             let id = param("post_id").ok_or(WebError::NotFound)?;
             let meta = app.store.post_meta(&id).await?.ok_or(WebError::NotFound)?;
-            let group = app.store.group(&meta.room_id).await?.ok_or(WebError::NotFound)?;
-            let ctx = app.store.patient_context(&group.patient_id, asker).await?.ok_or(WebError::NotFound)?;
             let post = kumanet_core::authz::PostFacts {
                 part: meta.part,
                 author_is_actor: !asker.is_empty() && meta.author_id == asker,
                 draft: false,
             };
-            let t = patient_facts(&ctx, Some(post));
-            r.patient = Some(std::sync::Arc::new(ctx));
+            let t = room_facts(app, &mut r, &meta.room_id, meta.part, post, asker).await?;
             r.post = Some(meta);
             t
         }
         Find::Attachment => {
             let id = param("attachment_id").ok_or(WebError::NotFound)?;
             let a = app.store.attachment(&id).await?.ok_or(WebError::NotFound)?;
-            let group = app.store.group(&a.room_id).await?.ok_or(WebError::NotFound)?;
-            let ctx = app.store.patient_context(&group.patient_id, asker).await?.ok_or(WebError::NotFound)?;
             let post = kumanet_core::authz::PostFacts {
                 part: a.part,
                 author_is_actor: !asker.is_empty() && a.uploader_id == asker,
                 draft: a.post_id.is_none(),
             };
-            let t = patient_facts(&ctx, Some(post));
-            r.patient = Some(std::sync::Arc::new(ctx));
+            let t = room_facts(app, &mut r, &a.room_id, a.part, post, asker).await?;
             r.attachment = Some(a);
+            t
+        }
+        Find::Board => {
+            let id = param("board_id").ok_or(WebError::NotFound)?;
+            let b = app.store.board_context(&id, asker).await?.ok_or(WebError::NotFound)?;
+            let t = crate::room::board_facts(&b, None);
+            r.board = Some(std::sync::Arc::new(b));
+            t
+        }
+        Find::BoardInvitation => {
+            let id = param("invitation_id").ok_or(WebError::NotFound)?;
+            let inv = app.store.board_invitation(&id).await?.ok_or(WebError::NotFound)?;
+            let t = Target::BoardInvitation { invitee_id: inv.invitee_id.clone() };
+            r.board_invitation = Some(inv);
             t
         }
         Find::Invitation => {
@@ -332,6 +357,28 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
     Ok((target, r))
 }
 
+/// The facts about the room a post or an attachment is in: a board (R5.4) or a patient's group.
+async fn room_facts(
+    app: &App,
+    r: &mut Resolved,
+    room_id: &str,
+    part: kumanet_core::policy::post::Part,
+    post: kumanet_core::authz::PostFacts,
+    asker: &str,
+) -> Result<Target, WebError> {
+    if part == kumanet_core::policy::post::Part::Board {
+        let b = app.store.board_context(room_id, asker).await?.ok_or(WebError::NotFound)?;
+        let t = crate::room::board_facts(&b, Some(post));
+        r.board = Some(std::sync::Arc::new(b));
+        return Ok(t);
+    }
+    let group = app.store.group(room_id).await?.ok_or(WebError::NotFound)?;
+    let ctx = app.store.patient_context(&group.patient_id, asker).await?.ok_or(WebError::NotFound)?;
+    let t = patient_facts(&ctx, Some(post));
+    r.patient = Some(std::sync::Arc::new(ctx));
+    Ok(t)
+}
+
 fn target_ref(t: &Target) -> (Option<&'static str>, Option<String>) {
     match t {
         Target::None => (None, None),
@@ -340,6 +387,8 @@ fn target_ref(t: &Target) -> (Option<&'static str>, Option<String>) {
         Target::Application { .. } => (Some("application"), None),
         Target::Patient(_) => (Some("patient"), None),
         Target::Invitation { .. } => (Some("invitation"), None),
+        Target::Board(_) => (Some("board"), None),
+        Target::BoardInvitation { .. } => (Some("board_invitation"), None),
     }
 }
 
@@ -481,6 +530,12 @@ async fn gate_inner(
             let (mut tt, mut tid) = target_ref(&target);
             if let Some(p) = &resolved.patient {
                 (tt, tid) = (Some("patient"), Some(p.patient.id.clone()));
+            }
+            if let Some(b) = &resolved.board {
+                (tt, tid) = (Some("board"), Some(b.board.id.clone()));
+            }
+            if let Some(i) = &resolved.board_invitation {
+                (tt, tid) = (Some("board_invitation"), Some(i.id.clone()));
             }
             let mut ev = ctx.audit(AuditAction::AccessDenied, AuditResult::Denied).reason(denied.code()).details(
                 serde_json::json!({ "method": req.method().as_str(), "path": req.uri().path(), "action": format!("{action:?}") }),

@@ -2,6 +2,7 @@
 //! (`routes`), server-rendered Japanese pages (`html`) and the JSON API (`api`).
 
 pub mod api;
+pub mod api_boards;
 pub mod api_posts;
 pub mod clock;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod jst;
 pub mod live;
 pub mod notices;
 pub mod passwords;
+pub mod room;
 pub mod routes;
 pub mod service;
 

@@ -56,6 +56,19 @@ impl LiveEvent {
             to_seq: 0,
         }
     }
+
+    /// `user_id` is no longer a member: their open pages of the room's part stop receiving.
+    pub fn removed(room: &str, part: Part, user_id: &str) -> LiveEvent {
+        LiveEvent {
+            room: room.to_string(),
+            part,
+            kind: LiveKind::Removed,
+            post_id: None,
+            user_id: Some(user_id.to_string()),
+            from_seq: 0,
+            to_seq: 0,
+        }
+    }
 }
 
 type Sender = broadcast::Sender<Arc<LiveEvent>>;

@@ -22,6 +22,9 @@ pub enum Find {
     Invitation,
     Post,
     Attachment,
+    /// R5.4: a bulletin board, and an invitation to one.
+    Board,
+    BoardInvitation,
 }
 
 pub struct RouteDef {
@@ -43,8 +46,9 @@ where
 
 /// Every route of the server.
 pub fn route_table() -> Vec<RouteDef> {
+    use crate::api_boards as ab;
     use crate::api_posts as ap;
-    use html::{auth, center, facility, home, patients, posts, setup, system};
+    use html::{auth, boards, center, facility, home, patients, posts, setup, system};
     use Action as A;
     use Find as F;
     use Method as M;
@@ -130,6 +134,30 @@ pub fn route_table() -> Vec<RouteDef> {
             posts::attachment_page_get,
         ),
         r(M::GET, "/search", A::SearchPosts, F::None, posts::search_get),
+        // Bulletin boards (R5.4, R12.3): the same posts, 了解 and live updates, joined by invitation.
+        r(M::GET, "/boards", A::ListBoards, F::None, boards::list_get),
+        r(M::POST, "/boards", A::CreateBoard, F::None, boards::create_post),
+        r(M::GET, "/boards/{board_id}", A::ViewBoard, F::Board, boards::board_get),
+        r(M::GET, "/boards/{board_id}/live", A::ViewBoard, F::Board, posts::board_live_get),
+        r(M::POST, "/boards/{board_id}/posts/preview", A::PostToBoard, F::Board, posts::board_preview_post),
+        r(M::POST, "/boards/{board_id}/posts", A::PostToBoard, F::Board, posts::board_confirm_post),
+        r(M::POST, "/boards/{board_id}/invitations", A::InviteToBoard, F::Board, boards::invite_post),
+        r(M::POST, "/boards/{board_id}/members/{user_id}/remove", A::RemoveFromBoard, F::Board, boards::remove_post),
+        r(M::POST, "/boards/{board_id}/leave", A::LeaveBoard, F::Board, boards::leave_post),
+        r(
+            M::GET,
+            "/board-invitations/{invitation_id}",
+            A::RespondInvitation,
+            F::BoardInvitation,
+            boards::invitation_get,
+        ),
+        r(
+            M::POST,
+            "/board-invitations/{invitation_id}",
+            A::RespondInvitation,
+            F::BoardInvitation,
+            boards::invitation_post,
+        ),
         r(M::GET, "/invitations", A::ViewInvitations, F::None, patients::invitations_get),
         r(M::GET, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_get),
         r(M::POST, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_post),
@@ -236,6 +264,35 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/posts/{post_id}/ack", A::AckPost, F::Post, ap::post_ack),
         r(M::POST, "/api/v1/posts/{post_id}/read", A::MarkRead, F::Post, ap::post_read),
         r(M::GET, "/api/v1/search", A::SearchPosts, F::None, ap::search),
+        r(M::GET, "/api/v1/boards", A::ListBoards, F::None, ab::list),
+        r(M::POST, "/api/v1/boards", A::CreateBoard, F::None, ab::create),
+        r(M::GET, "/api/v1/boards/{board_id}", A::ViewBoard, F::Board, ab::board),
+        r(M::GET, "/api/v1/boards/{board_id}/posts", A::ViewBoard, F::Board, ap::board_posts),
+        r(M::POST, "/api/v1/boards/{board_id}/posts/check", A::PostToBoard, F::Board, ap::group_check),
+        r(M::POST, "/api/v1/boards/{board_id}/posts", A::PostToBoard, F::Board, ap::board_confirm),
+        r(M::POST, "/api/v1/boards/{board_id}/invitations", A::InviteToBoard, F::Board, ab::invite),
+        r(
+            M::POST,
+            "/api/v1/boards/{board_id}/members/{user_id}/remove",
+            A::RemoveFromBoard,
+            F::Board,
+            ab::member_remove,
+        ),
+        r(M::POST, "/api/v1/boards/{board_id}/leave", A::LeaveBoard, F::Board, ab::leave),
+        r(
+            M::GET,
+            "/api/v1/board-invitations/{invitation_id}",
+            A::RespondInvitation,
+            F::BoardInvitation,
+            ab::invitation,
+        ),
+        r(
+            M::POST,
+            "/api/v1/board-invitations/{invitation_id}",
+            A::RespondInvitation,
+            F::BoardInvitation,
+            ab::invitation_answer,
+        ),
         r(M::GET, "/api/v1/invitations", A::ViewInvitations, F::None, api::invitations),
         r(M::GET, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation),
         r(M::POST, "/api/v1/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, api::invitation_answer),

@@ -78,7 +78,7 @@ document.querySelectorAll("textarea[data-soft-limit]").forEach(function (area) {
   source.addEventListener("closed", function () {
     source.close();
     timeline.setAttribute("data-connected", "closed");
-    say("このグループを表示できなくなったため、新着の表示を止めました。");
+    say("このページを表示できなくなったため(メンバーから外れた等)、新着の表示を止めました。");
   });
   source.addEventListener("reload", function () { window.location.reload(); });
   source.addEventListener("error", function () {

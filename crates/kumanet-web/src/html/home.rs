@@ -30,6 +30,8 @@ struct HomePage {
     password_expires: Option<String>,
     patients: Vec<kumanet_store::Patient>,
     invitations: usize,
+    /// R5.4: boards with posts the user has not read.
+    boards: Vec<kumanet_store::BoardSummary>,
     /// R5.3: for a patient or family account, the shared part of their group.
     family_group: Option<String>,
 }
@@ -47,6 +49,11 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
     let family_group = if family { app.store.family_group_of(&u.id).await? } else { None };
     let approved = u.status == UserStatus::Approved && !family;
     let unread = if approved { app.store.unread_counts(&u.id).await? } else { Vec::new() };
+    let boards: Vec<_> = if approved {
+        app.store.boards_of(&u.id).await?.into_iter().filter(|b| b.unread > 0).collect()
+    } else {
+        Vec::new()
+    };
     let (patients, invitations) = if approved {
         let mut p = app.store.visible_patients(&u.id, u.facility_id.as_deref(), None).await?;
         p.truncate(20);
@@ -67,7 +74,8 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
             app.store
                 .open_invitations_for(&u.id, ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
                 .await?
-                .len(),
+                .len()
+                + crate::service::boards::open_invitations(&app, &ctx).await?.len(),
         )
     } else {
         (Vec::new(), 0)
@@ -84,6 +92,7 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         password_expires: u.password_expires_at.map(jst),
         patients,
         invitations,
+        boards,
         family_group,
     }))
 }

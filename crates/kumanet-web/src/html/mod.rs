@@ -2,6 +2,7 @@
 //! a bad field shows its reason next to it and keeps what was typed.
 
 pub mod auth;
+pub mod boards;
 pub mod center;
 pub mod facility;
 pub mod home;
@@ -48,6 +49,7 @@ impl Chrome {
         } else if let (Some(u), true) = (&ctx.user, full) {
             nav.push(("/".to_string(), "ホーム"));
             nav.push(("/patients".to_string(), "患者さん"));
+            nav.push(("/boards".to_string(), "掲示板"));
             nav.push(("/search".to_string(), "検索"));
             nav.push(("/invitations".to_string(), "招待"));
             nav.push(("/directory".to_string(), "職員名簿"));

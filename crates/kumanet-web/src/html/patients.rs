@@ -20,6 +20,7 @@ use super::home::SearchQuery;
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
 use crate::gate::{Ctx, Resolved};
+use crate::room::Room;
 use crate::service::admin::audit_view;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
 use crate::App;
@@ -357,6 +358,25 @@ pub struct GroupQuery {
     before: Option<i64>,
 }
 
+/// Approved IDs matching `q` (name or kana) in the staff directory, for an invitation to a group
+/// or a board; `keep` says who may be invited there.
+pub(crate) async fn invite_candidates(
+    app: &App,
+    q: &str,
+    keep: impl Fn(&UserListItem) -> bool,
+) -> Result<Vec<UserListItem>, WebError> {
+    if q.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = UserQuery {
+        text: Some(q.trim().to_string()),
+        status: Some(UserStatus::Approved),
+        limit: 30,
+        ..UserQuery::default()
+    };
+    Ok(app.store.users(&query).await?.into_iter().filter(|c| keep(c)).collect())
+}
+
 async fn group_page(
     app: &App,
     ctx: &Ctx,
@@ -366,7 +386,7 @@ async fn group_page(
     before: Option<i64>,
 ) -> Result<Response, WebError> {
     let group = p.group.clone().ok_or(WebError::NotFound)?;
-    let tl = super::posts::timeline(app, ctx, &p, Part::Professional, before).await?;
+    let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before).await?;
     let members = app.store.members(&group.id).await?;
     let me = ctx.user_id();
     let manager = patients::manages(ctx, &p);
@@ -375,20 +395,11 @@ async fn group_page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let candidates = if manager && !q.trim().is_empty() {
-        app.store
-            .users(&UserQuery {
-                text: Some(q.trim().to_string()),
-                status: Some(UserStatus::Approved),
-                limit: 30,
-                ..UserQuery::default()
-            })
-            .await?
-            .into_iter()
-            .filter(|c| {
-                c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
-            })
-            .collect()
+    let candidates = if manager {
+        invite_candidates(app, &q, |c| {
+            c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
+        })
+        .await?
     } else {
         Vec::new()
     };
@@ -490,6 +501,8 @@ pub async fn leave_post(
 struct InvitationsPage {
     chrome: Chrome,
     invitations: Vec<Invitation>,
+    /// R5.4: invitations to bulletin boards.
+    boards: Vec<kumanet_store::BoardInvitation>,
 }
 
 pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
@@ -498,7 +511,8 @@ pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<C
         .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
         .await?;
     patients::audit_invitations_read(&app, &ctx, None, invitations.len()).await?;
-    Ok(render(&InvitationsPage { chrome: Chrome::new(&ctx, "招待"), invitations }))
+    let boards = crate::service::boards::open_invitations(&app, &ctx).await?;
+    Ok(render(&InvitationsPage { chrome: Chrome::new(&ctx, "招待"), invitations, boards }))
 }
 
 #[derive(Template)]
@@ -576,7 +590,7 @@ pub async fn shared_get(
     let p = r.patient_ctx()?;
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let members = app.store.members(&group.id).await?;
-    let tl = super::posts::timeline(&app, &ctx, &p, Part::Shared, q.before).await?;
+    let tl = super::posts::timeline(&app, &ctx, &Room::Group(p.clone()), Part::Shared, q.before).await?;
     let family = app.store.family_members(&group.id).await?;
     view_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, serde_json::json!({ "group_id": group.id })).await?;
     Ok(render(&SharedPage {

@@ -1,5 +1,6 @@
-//! Posts on the group's pages: the timeline, compose → preview → 確定 (R10.6), the other-patient
-//! warning (R10.4), a post with its history, 了解 and read marks, and the live stream.
+//! Posts on the pages of a group or a board: the timeline, compose → preview → 確定 (R10.6), the
+//! other-patient warning (R10.4, R5.4), a post with its history, 了解 and read marks, and the live
+//! stream.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,29 +15,23 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kumanet_core::audit::AuditAction;
-use kumanet_core::authz::{decide, Action};
+use kumanet_core::authz::decide;
 use kumanet_core::policy::post::{Part, Segment};
-use kumanet_store::{AttachmentMeta, PatientContext, PostMeta, PostVersion};
+use kumanet_store::{AttachmentMeta, PostMeta, PostVersion};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use super::facility::unprocessable;
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{patient_facts, Ctx, Resolved};
+use crate::gate::{Ctx, Resolved};
 use crate::live::{LiveEvent, LiveKind};
+pub use crate::room::part_url;
+use crate::room::Room;
 use crate::service::admin::audit_view;
 use crate::service::attachments::{self, Upload, Which};
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
-
-/// Where a part of a group lives.
-pub fn part_url(group_id: &str, part: Part) -> String {
-    match part {
-        Part::Shared => format!("/groups/{group_id}/shared"),
-        _ => format!("/groups/{group_id}"),
-    }
-}
 
 /// The timeline block of a group's page (included by both parts' pages).
 pub struct Timeline {
@@ -55,33 +50,28 @@ pub struct Timeline {
 pub async fn timeline(
     app: &App,
     ctx: &Ctx,
-    p: &PatientContext,
+    room: &Room,
     part: Part,
     before: Option<i64>,
 ) -> Result<Timeline, WebError> {
-    let group_id = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
-    let cards = posts::timeline(app, ctx, p, part, before).await?;
+    let cards = posts::timeline(app, ctx, room, part, before).await?;
     let older = match cards.first() {
         Some(c) if cards.len() as i64 == posts::TIMELINE_PAGE => Some(c.post.seq),
         _ => None,
     };
-    let action = if part == Part::Shared { Action::PostToShared } else { Action::PostToGroup };
-    let page_url = part_url(&group_id, part);
+    let page_url = part_url(room.id()?, part);
+    let (heading, compose_label) = match part {
+        Part::Shared => ("連絡帳(患者さん・ご家族と共有)", "患者さん・ご家族にも見える投稿"),
+        Part::Professional => ("連絡帳(専門職のみ)", "専門職への投稿(患者さん・ご家族には表示されません)"),
+        Part::Board => ("掲示板", "掲示板への投稿(患者さんの情報は書かないでください)"),
+    };
     Ok(Timeline {
-        heading: if part == Part::Shared {
-            "連絡帳(患者さん・ご家族と共有)"
-        } else {
-            "連絡帳(専門職のみ)"
-        },
-        compose_label: if part == Part::Shared {
-            "患者さん・ご家族にも見える投稿"
-        } else {
-            "専門職への投稿(患者さん・ご家族には表示されません)"
-        },
+        heading,
+        compose_label,
         live_url: format!("{page_url}/live"),
         preview_url: format!("{page_url}/posts/preview"),
         page_url,
-        can_post: decide(&ctx.actor, action, &patient_facts(p, None)).is_ok(),
+        can_post: decide(&ctx.actor, room.post_action(part), &room.facts(None)).is_ok(),
         soft_limit: ctx.settings.post_soft_limit,
         cards,
         older,
@@ -94,7 +84,9 @@ struct ComposePage {
     chrome: Chrome,
     back_url: String,
     back_label: &'static str,
-    patient_name: String,
+    room_title: String,
+    /// R5.4: on a board every patient's name is warned about.
+    is_board: bool,
     compose_label: &'static str,
     preview_url: String,
     confirm_url: String,
@@ -106,7 +98,7 @@ struct ComposePage {
 }
 
 struct Composer<'a> {
-    p: &'a PatientContext,
+    room: &'a Room,
     part: Part,
     back_url: String,
     preview_url: String,
@@ -165,9 +157,10 @@ impl Composer<'_> {
         let failed = form.has_errors();
         let resp = render(&ComposePage {
             chrome: Chrome::new(ctx, title),
-            back_label: "グループへ戻る",
+            back_label: if self.room.is_board() { "掲示板へ戻る" } else { "グループへ戻る" },
             back_url: self.back_url.clone(),
-            patient_name: self.p.patient.name.clone(),
+            room_title: self.room.title(),
+            is_board: self.room.is_board(),
             compose_label: "本文",
             preview_url: self.preview_url.clone(),
             confirm_url: self.confirm_url.clone(),
@@ -201,7 +194,7 @@ impl Composer<'_> {
     /// its errors (what was typed kept).
     async fn preview(&self, app: &App, ctx: &Ctx, mut f: PostForm, files: Vec<Upload>) -> Result<Response, WebError> {
         if !files.is_empty() {
-            match attachments::store_uploads(app, ctx, self.p, self.part, files).await {
+            match attachments::store_uploads(app, ctx, self.room, self.part, files).await {
                 Ok(list) => {
                     for a in list {
                         if !f.attachments.is_empty() {
@@ -214,7 +207,7 @@ impl Composer<'_> {
                 Err(e) => return Err(e),
             }
         }
-        match posts::check(app, ctx, self.p, &f.body).await {
+        match posts::check(app, ctx, self.room, &f.body).await {
             Ok(mut d) => {
                 d.attachments = self.drafts(app, ctx, &f.attachments).await?;
                 Ok(self.page(ctx, "投稿の確認", &f, Some(d), FieldErrors::default()))
@@ -248,11 +241,10 @@ impl Composer<'_> {
     }
 }
 
-fn group_composer(p: &PatientContext, part: Part) -> Result<Composer<'_>, WebError> {
-    let gid = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
-    let base = part_url(&gid, part);
+fn room_composer(room: &Room, part: Part) -> Result<Composer<'_>, WebError> {
+    let base = part_url(room.id()?, part);
     Ok(Composer {
-        p,
+        room,
         part,
         preview_url: format!("{base}/posts/preview"),
         confirm_url: format!("{base}/posts"),
@@ -260,9 +252,9 @@ fn group_composer(p: &PatientContext, part: Part) -> Result<Composer<'_>, WebErr
     })
 }
 
-fn post_composer<'a>(p: &'a PatientContext, meta: &PostMeta) -> Composer<'a> {
+fn post_composer<'a>(room: &'a Room, meta: &PostMeta) -> Composer<'a> {
     Composer {
-        p,
+        room,
         part: meta.part,
         back_url: format!("/posts/{}", meta.id),
         preview_url: format!("/posts/{}/preview", meta.id),
@@ -271,20 +263,20 @@ fn post_composer<'a>(p: &'a PatientContext, meta: &PostMeta) -> Composer<'a> {
 }
 
 async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let (f, files) = read_compose(req).await?;
-    group_composer(&p, part)?.preview(&app, &ctx, f, files).await
+    room_composer(&room, part)?.preview(&app, &ctx, f, files).await
 }
 
 async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let (f, files) = read_compose(req).await?;
-    let composer = group_composer(&p, part)?;
+    let composer = room_composer(&room, part)?;
     // New files are shown in a preview first: nothing is confirmed unseen.
     if !files.is_empty() {
         return composer.preview(&app, &ctx, f, files).await;
     }
-    let result = posts::confirm(&app, &ctx, &p, part, &f).await;
+    let result = posts::confirm(&app, &ctx, &room, part, &f).await;
     composer.outcome(&app, &ctx, result, &f).await
 }
 
@@ -324,6 +316,24 @@ pub async fn shared_confirm_post(
     confirm(app, ctx, r, Part::Shared, req).await
 }
 
+pub async fn board_preview_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    req: Request,
+) -> Result<Response, WebError> {
+    preview(app, ctx, r, Part::Board, req).await
+}
+
+pub async fn board_confirm_post(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    req: Request,
+) -> Result<Response, WebError> {
+    confirm(app, ctx, r, Part::Board, req).await
+}
+
 #[derive(Template)]
 #[template(path = "posts/show.html")]
 struct ShowPage {
@@ -339,9 +349,9 @@ pub async fn show_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let meta = r.post_meta()?;
-    let (card, versions) = posts::open(&app, &ctx, &p, meta, false).await?;
+    let (card, versions) = posts::open(&app, &ctx, &room, meta, false).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(&ctx, "投稿と履歴"),
         back_url: format!("{}#post-{}", part_url(&meta.room_id, meta.part), meta.id),
@@ -355,14 +365,14 @@ pub async fn edit_get(
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let meta = r.post_meta()?;
     let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
     if post.deleted_at.is_some() {
         return Err(WebError::Refused("削除された投稿は修正できません。".into()));
     }
     let f = PostForm { body: post.body, ..PostForm::default() };
-    Ok(post_composer(&p, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
+    Ok(post_composer(&room, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
 }
 
 pub async fn edit_preview_post(
@@ -371,9 +381,9 @@ pub async fn edit_preview_post(
     Extension(r): Extension<Resolved>,
     req: Request,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let (f, files) = read_compose(req).await?;
-    post_composer(&p, r.post_meta()?).preview(&app, &ctx, f, files).await
+    post_composer(&room, r.post_meta()?).preview(&app, &ctx, f, files).await
 }
 
 pub async fn edit_post(
@@ -382,14 +392,14 @@ pub async fn edit_post(
     Extension(r): Extension<Resolved>,
     req: Request,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+    let room = r.room()?;
     let meta = r.post_meta()?;
     let (f, files) = read_compose(req).await?;
-    let composer = post_composer(&p, meta);
+    let composer = post_composer(&room, meta);
     if !files.is_empty() {
         return composer.preview(&app, &ctx, f, files).await;
     }
-    let result = posts::edit(&app, &ctx, &p, meta, &f).await;
+    let result = posts::edit(&app, &ctx, &room, meta, &f).await;
     match result {
         Ok(Outcome::Confirmed { .. }) => Ok(Redirect::to(&format!("/posts/{}", meta.id)).into_response()),
         other => composer.outcome(&app, &ctx, other, &f).await,
@@ -415,7 +425,7 @@ pub async fn delete_post(
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
     let meta = r.post_meta()?;
-    posts::delete(&app, &ctx, r.patient_ctx()?.as_ref(), meta).await?;
+    posts::delete(&app, &ctx, &r.room()?, meta).await?;
     Ok(back_to_post(meta))
 }
 
@@ -427,7 +437,7 @@ pub async fn ack_post(
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
     let meta = r.post_meta()?;
-    posts::ack(&app, &ctx, r.patient_ctx()?.as_ref(), meta).await?;
+    posts::ack(&app, &ctx, &r.room()?, meta).await?;
     Ok(back_to_post(meta))
 }
 
@@ -457,23 +467,22 @@ pub struct BeforeQuery {
     pub before: Option<i64>,
 }
 
-/// The live stream of one part of a group (Server-Sent Events). Each event is rendered for this
-/// viewer, after checking again that they may still see the part; a removed member's stream
-/// ends at once, a lagging one is told to reload.
+/// The live stream of one part of a group or a board (Server-Sent Events). Each event is
+/// rendered for this viewer, after checking again that they may still see the part; a removed
+/// member's stream ends at once, a lagging one is told to reload.
 async fn live(app: App, ctx: Ctx, r: Resolved, part: Part) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
-    let room = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
+    let at = r.room()?;
+    let room = at.id()?.to_string();
     let rx = app.live.subscribe(&room, part);
     audit_view(
         &app,
         &ctx,
         AuditAction::LiveOpened,
-        Some(("patient", &p.patient.id)),
-        serde_json::json!({ "group_id": room, "part": part.code() }),
+        Some(at.audit_target()),
+        serde_json::json!({ "room_id": room, "part": part.code() }),
     )
     .await?;
-    let state =
-        Stream { app, ctx, patient_id: p.patient.id.clone(), room, part, rx, queue: VecDeque::new(), done: false };
+    let state = Stream { app, ctx, at, room, part, rx, queue: VecDeque::new(), done: false };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let ev = s.next().await?;
         Some((Ok::<Event, std::convert::Infallible>(ev), s))
@@ -484,7 +493,8 @@ async fn live(app: App, ctx: Ctx, r: Resolved, part: Part) -> Result<Response, W
 struct Stream {
     app: App,
     ctx: Ctx,
-    patient_id: String,
+    /// The group or board, as it was when the stream opened.
+    at: Room,
     room: String,
     part: Part,
     rx: broadcast::Receiver<Arc<LiveEvent>>,
@@ -524,13 +534,12 @@ impl Stream {
             return Err("removed");
         }
         // Still signed in, still allowed to see this part?
-        let ctx_now = self.app.store.patient_context(&self.patient_id, &me).await.ok().flatten().ok_or("gone")?;
-        let action = if self.part == Part::Shared { Action::ViewSharedPart } else { Action::ViewGroup };
+        let now = self.at.reload(&self.app.store, &me).await.ok().flatten().ok_or("gone")?;
         let still = match &self.ctx.session_hash {
             Some(h) => matches!(self.app.store.session(h).await, Ok(Some(_))),
             None => false,
         };
-        if !still || decide(&self.ctx.actor, action, &patient_facts(&ctx_now, None)).is_err() {
+        if !still || decide(&self.ctx.actor, now.view_action(self.part), &now.facts(None)).is_err() {
             return Err("removed");
         }
         let posts = match (ev.kind, &ev.post_id) {
@@ -546,7 +555,7 @@ impl Stream {
             (_, Some(id)) => self.app.store.post(id).await.map_err(|_| "error")?.into_iter().collect(),
             _ => Vec::new(),
         };
-        let cards = posts::cards(&self.app, &self.ctx, &ctx_now, posts).await.map_err(|_| "error")?;
+        let cards = posts::cards(&self.app, &self.ctx, &now, posts).await.map_err(|_| "error")?;
         for card in cards {
             let data = serde_json::json!({
                 "id": card.post.id,
@@ -575,6 +584,14 @@ pub async fn shared_live_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     live(app, ctx, r, Part::Shared).await
+}
+
+pub async fn board_live_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+) -> Result<Response, WebError> {
+    live(app, ctx, r, Part::Board).await
 }
 
 #[derive(Template)]
@@ -618,7 +635,7 @@ pub async fn attachment_thumb_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, r.patient_ctx()?.as_ref(), a, Which::Thumb).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, &r.room()?, a, Which::Thumb).await?))
 }
 
 pub async fn attachment_page_get(
@@ -628,7 +645,7 @@ pub async fn attachment_page_get(
     Path((_, page)): Path<(String, i64)>,
 ) -> Result<Response, WebError> {
     let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, r.patient_ctx()?.as_ref(), a, Which::Page(page)).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, &r.room()?, a, Which::Page(page)).await?))
 }
 
 #[derive(Template)]

@@ -6,12 +6,13 @@
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::policy::post::Part;
 use kumanet_media::{MediaError, Sanitized};
-use kumanet_store::{AttachmentMeta, NewAttachment, PatientContext};
+use kumanet_store::{AttachmentMeta, NewAttachment};
 use sha2::{Digest, Sha256};
 
 use super::new_id;
 use crate::error::{FieldErrors, WebError};
 use crate::gate::{AuditTarget, Ctx};
+use crate::room::Room;
 use crate::App;
 
 /// A file as it arrived in the form.
@@ -89,11 +90,11 @@ fn clean_name(name: &str) -> String {
 pub async fn store_uploads(
     app: &App,
     ctx: &Ctx,
-    p: &PatientContext,
+    room_ctx: &Room,
     part: Part,
     uploads: Vec<Upload>,
 ) -> Result<Vec<AttachmentMeta>, WebError> {
-    let room = p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)?;
+    let room = room_ctx.id()?.to_string();
     let mut errors = FieldErrors::default();
     if uploads.len() > MAX_FILES {
         errors.add("file", format!("添付できるファイルは1回に{MAX_FILES}個までです。"));
@@ -138,9 +139,9 @@ pub async fn store_uploads(
             ctx.now,
         )
         .await?;
-        tx.audit(ctx.audit(AuditAction::AttachmentUploaded, AuditResult::Ok).on("patient", &p.patient.id).details(
+        tx.audit(room_ctx.audit_on(ctx.audit(AuditAction::AttachmentUploaded, AuditResult::Ok)).details(
             serde_json::json!({
-                "attachment_id": id, "group_id": room, "kind": pr.kind, "bytes": size, "sha256": pr.sha256,
+                "attachment_id": id, "room_id": room, "kind": pr.kind, "bytes": size, "sha256": pr.sha256,
                 "pages": pr.pages.len(), "exif_removed": pr.exif_removed,
             }),
         ))
@@ -163,13 +164,7 @@ pub enum Which {
 }
 
 /// The image, watermarked for this viewer and this minute, and the view audited.
-pub async fn view(
-    app: &App,
-    ctx: &Ctx,
-    p: &PatientContext,
-    a: &AttachmentMeta,
-    which: Which,
-) -> Result<Vec<u8>, WebError> {
+pub async fn view(app: &App, ctx: &Ctx, room: &Room, a: &AttachmentMeta, which: Which) -> Result<Vec<u8>, WebError> {
     let stored = match which {
         Which::Thumb => app.store.attachment_thumb(&a.id).await?,
         Which::Page(n) => app.store.attachment_page(&a.id, n).await?,
@@ -193,7 +188,7 @@ pub async fn view(
         app,
         ctx,
         AuditAction::AttachmentViewed,
-        Some(("patient", &p.patient.id)),
+        Some(room.audit_target()),
         serde_json::json!({ "attachment_id": a.id, "post_id": a.post_id, "page": page }),
     )
     .await?;

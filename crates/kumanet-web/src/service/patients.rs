@@ -453,16 +453,7 @@ pub async fn remove_member(app: &App, ctx: &Ctx, p: &PatientContext, user_id: &s
     // Their open pages stop receiving at once, in both parts.
     let mut out = crate::live::Outbox::default();
     for part in [Part::Professional, Part::Shared] {
-        let ev = crate::live::LiveEvent {
-            room: group.id.clone(),
-            part,
-            kind: crate::live::LiveKind::Removed,
-            post_id: None,
-            user_id: Some(user_id.to_string()),
-            from_seq: 0,
-            to_seq: 0,
-        };
-        out.add(&mut tx, ev).await?;
+        out.add(&mut tx, crate::live::LiveEvent::removed(&group.id, part, user_id)).await?;
     }
     tx.commit().await?;
     out.after_commit(&app.live);

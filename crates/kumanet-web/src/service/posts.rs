@@ -1,18 +1,20 @@
-//! Posts in a patient's group (第10条; R10.3, R10.4, R10.6): compose → preview → confirm, edits
-//! that keep every version, tombstones, 了解 and read marks. The gate has decided who may; these
-//! apply the rules, write with the audit row in one transaction, and announce the change live.
+//! Posts in a room — a patient's group or a bulletin board (第10条; R10.3, R10.4, R10.6, R5.4):
+//! compose → preview → confirm, edits that keep every version, tombstones, 了解 and read marks.
+//! The gate has decided who may; these apply the rules, write with the audit row in one
+//! transaction, and announce the change live.
 
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::authz::{decide, Action, PostFacts};
 use kumanet_core::policy::naming::{KnownPatient, NameHit, NameMatcher};
 use kumanet_core::policy::post::{brevity_advice, content_hash, parse_body, segments, Part, Segment};
-use kumanet_store::{AttachmentMeta, NewPost, PatientContext, PostAck, PostMeta, PostView, Tx};
+use kumanet_store::{AttachmentMeta, NewPost, PostAck, PostMeta, PostView, Tx};
 use serde::Deserialize;
 
 use super::new_id;
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{patient_facts, AuditTarget, Ctx};
+use crate::gate::{AuditTarget, Ctx};
 use crate::live::{LiveEvent, LiveKind, Outbox};
+use crate::room::Room;
 use crate::App;
 
 /// The composer's form (pages) and body (API).
@@ -64,8 +66,9 @@ pub enum Outcome {
     NeedsConfirmation(Draft),
 }
 
-/// R10.3, R10.4: parse the text, advise on length, and find other patients it names.
-pub async fn check(app: &App, ctx: &Ctx, p: &PatientContext, raw: &str) -> Result<Draft, WebError> {
+/// R10.3, R10.4: parse the text, advise on length, and find other patients it names (on a board,
+/// R5.4, any patient: no patient information belongs there).
+pub async fn check(app: &App, ctx: &Ctx, room: &Room, raw: &str) -> Result<Draft, WebError> {
     let body = parse_body(raw).map_err(|m| {
         let mut e = FieldErrors::default();
         e.add("body", m);
@@ -77,7 +80,7 @@ pub async fn check(app: &App, ctx: &Ctx, p: &PatientContext, raw: &str) -> Resul
         .visible_patient_names(&u.id, u.facility_id.as_deref())
         .await?
         .into_iter()
-        .filter(|(id, _, _)| *id != p.patient.id)
+        .filter(|(id, _, _)| Some(id.as_str()) != room.own_patient())
         .map(|(id, name, kana)| KnownPatient { id, name, kana })
         .collect();
     let warnings = NameMatcher::new(others).find(&body);
@@ -114,29 +117,23 @@ fn acknowledged(list: &str) -> Vec<&str> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
-fn group_id(p: &PatientContext) -> Result<&str, WebError> {
-    p.group.as_ref().map(|g| g.id.as_str()).ok_or(WebError::NotFound)
-}
-
 /// R10.6: the confirmed post, its hash and its first version, with the audit row.
-pub async fn confirm(app: &App, ctx: &Ctx, p: &PatientContext, part: Part, f: &PostForm) -> Result<Outcome, WebError> {
-    let draft = check(app, ctx, p, &f.body).await?;
+pub async fn confirm(app: &App, ctx: &Ctx, room: &Room, part: Part, f: &PostForm) -> Result<Outcome, WebError> {
+    let draft = check(app, ctx, room, &f.body).await?;
     let ack = acknowledged(&f.acknowledged);
     if draft.warnings.iter().any(|w| !ack.contains(&w.patient_id.as_str())) {
         return Ok(Outcome::NeedsConfirmation(draft));
     }
-    let room = group_id(p)?.to_string();
+    let room_id = room.id()?.to_string();
     let id = new_id();
     let sha = content_hash(&draft.body);
-    let audit = ctx.audit(AuditAction::PostConfirmed, AuditResult::Ok).on("patient", &p.patient.id).details(
-        serde_json::json!({
-            "post_id": id, "group_id": room, "part": part.code(), "sha256": sha, "chars": draft.chars,
-            "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
-        }),
-    );
+    let audit = room.audit_on(ctx.audit(AuditAction::PostConfirmed, AuditResult::Ok)).details(serde_json::json!({
+        "post_id": id, "room_id": room_id, "part": part.code(), "sha256": sha, "chars": draft.chars,
+        "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
+    }));
     let (me, now, body, files, post_id) =
         (ctx.user_id().to_string(), ctx.now, draft.body, f.attachments.clone(), id.clone());
-    let room_id = room.clone();
+    let room = room_id.clone();
     // Group commit: this post shares its transaction (and fsync) with the writes arriving
     // meanwhile, and is acknowledged only once that has committed.
     let (seq, out) = app
@@ -162,14 +159,8 @@ pub async fn confirm(app: &App, ctx: &Ctx, p: &PatientContext, part: Part, f: &P
 }
 
 /// R10.6: a new version through the same preview and confirmation; the earlier ones stay.
-pub async fn edit(
-    app: &App,
-    ctx: &Ctx,
-    p: &PatientContext,
-    meta: &PostMeta,
-    f: &PostForm,
-) -> Result<Outcome, WebError> {
-    let draft = check(app, ctx, p, &f.body).await?;
+pub async fn edit(app: &App, ctx: &Ctx, room: &Room, meta: &PostMeta, f: &PostForm) -> Result<Outcome, WebError> {
+    let draft = check(app, ctx, room, &f.body).await?;
     let ack = acknowledged(&f.acknowledged);
     if draft.warnings.iter().any(|w| !ack.contains(&w.patient_id.as_str())) {
         return Ok(Outcome::NeedsConfirmation(draft));
@@ -181,13 +172,11 @@ pub async fn edit(
         .await?
         .ok_or_else(|| WebError::Refused("削除された投稿は修正できません。".into()))?;
     bind_attachments(&mut tx, &f.attachments, &meta.id, ctx.user_id(), &meta.room_id, meta.part).await?;
-    tx.audit(ctx.audit(AuditAction::PostEdited, AuditResult::Ok).on("patient", &p.patient.id).details(
-        serde_json::json!({
-            "post_id": meta.id, "group_id": meta.room_id, "part": meta.part.code(), "version": version,
-            "sha256": sha, "chars": draft.chars,
-            "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
-        }),
-    ))
+    tx.audit(room.audit_on(ctx.audit(AuditAction::PostEdited, AuditResult::Ok)).details(serde_json::json!({
+        "post_id": meta.id, "room_id": meta.room_id, "part": meta.part.code(), "version": version,
+        "sha256": sha, "chars": draft.chars,
+        "warned_patient_ids": draft.warnings.iter().map(|w| &w.patient_id).collect::<Vec<_>>(),
+    })))
     .await?;
     let mut out = Outbox::default();
     out.add(&mut tx, LiveEvent::post(&meta.room_id, meta.part, LiveKind::Edit, &meta.id)).await?;
@@ -197,15 +186,14 @@ pub async fn edit(
 }
 
 /// A tombstone ("削除されました"); the content stays for the audit.
-pub async fn delete(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
+pub async fn delete(app: &App, ctx: &Ctx, room: &Room, meta: &PostMeta) -> Result<(), WebError> {
     let mut tx = app.store.begin().await?;
     if !tx.delete_post(&meta.id, ctx.user_id(), ctx.now).await? {
         return Err(WebError::Refused("この投稿はすでに削除されています。".into()));
     }
     tx.audit(
-        ctx.audit(AuditAction::PostDeleted, AuditResult::Ok)
-            .on("patient", &p.patient.id)
-            .details(serde_json::json!({ "post_id": meta.id, "group_id": meta.room_id, "part": meta.part.code() })),
+        room.audit_on(ctx.audit(AuditAction::PostDeleted, AuditResult::Ok))
+            .details(serde_json::json!({ "post_id": meta.id, "room_id": meta.room_id, "part": meta.part.code() })),
     )
     .await?;
     let mut out = Outbox::default();
@@ -216,7 +204,7 @@ pub async fn delete(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -
 }
 
 /// 了解. Giving it twice changes nothing.
-pub async fn ack(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> Result<(), WebError> {
+pub async fn ack(app: &App, ctx: &Ctx, room: &Room, meta: &PostMeta) -> Result<(), WebError> {
     if app.store.post(&meta.id).await?.is_none_or(|post| post.deleted_at.is_some()) {
         return Err(WebError::Refused("削除された投稿には了解できません。".into()));
     }
@@ -226,9 +214,8 @@ pub async fn ack(app: &App, ctx: &Ctx, p: &PatientContext, meta: &PostMeta) -> R
     }
     tx.mark_read(&meta.room_id, meta.part, ctx.user_id(), meta.seq, ctx.now).await?;
     tx.audit(
-        ctx.audit(AuditAction::PostAcked, AuditResult::Ok)
-            .on("patient", &p.patient.id)
-            .details(serde_json::json!({ "post_id": meta.id, "group_id": meta.room_id })),
+        room.audit_on(ctx.audit(AuditAction::PostAcked, AuditResult::Ok))
+            .details(serde_json::json!({ "post_id": meta.id, "room_id": meta.room_id })),
     )
     .await?;
     let mut out = Outbox::default();
@@ -298,18 +285,18 @@ impl PostCard {
 }
 
 /// Cards for `posts` (of one room's part), for the viewer in `ctx`.
-pub async fn cards(app: &App, ctx: &Ctx, p: &PatientContext, posts: Vec<PostView>) -> Result<Vec<PostCard>, WebError> {
+pub async fn cards(app: &App, ctx: &Ctx, room: &Room, posts: Vec<PostView>) -> Result<Vec<PostCard>, WebError> {
     let (Some(first), Some(last)) = (posts.first(), posts.last()) else { return Ok(Vec::new()) };
-    let (room, part) = (first.room_id.clone(), first.part);
-    let acks = app.store.acks(&room, part, first.seq, last.seq).await?;
-    let files = app.store.attachments_of_posts(&room, part, first.seq, last.seq).await?;
-    let marks = app.store.read_marks(&room, part).await?;
+    let (room_id, part) = (first.room_id.clone(), first.part);
+    let acks = app.store.acks(&room_id, part, first.seq, last.seq).await?;
+    let files = app.store.attachments_of_posts(&room_id, part, first.seq, last.seq).await?;
+    let marks = app.store.read_marks(&room_id, part).await?;
     let me = ctx.user_id().to_string();
     Ok(posts
         .into_iter()
         .map(|post| {
             let facts = PostFacts { part: post.part, author_is_actor: post.author_id == me, draft: false };
-            let target = patient_facts(p, Some(facts));
+            let target = room.facts(Some(facts));
             let may = |a: Action| decide(&ctx.actor, a, &target).is_ok() && post.deleted_at.is_none();
             let acks: Vec<PostAck> = acks.iter().filter(|a| a.post_id == post.id).cloned().collect();
             PostCard {
@@ -335,18 +322,18 @@ pub async fn cards(app: &App, ctx: &Ctx, p: &PatientContext, posts: Vec<PostView
 pub async fn open(
     app: &App,
     ctx: &Ctx,
-    p: &PatientContext,
+    room: &Room,
     meta: &PostMeta,
     api: bool,
 ) -> Result<(PostCard, Vec<kumanet_store::PostVersion>), WebError> {
     let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
-    let card = cards(app, ctx, p, vec![post]).await?.pop().ok_or(WebError::NotFound)?;
+    let card = cards(app, ctx, room, vec![post]).await?.pop().ok_or(WebError::NotFound)?;
     let versions = app.store.post_versions(&meta.id).await?;
     crate::service::admin::audit_view(
         app,
         ctx,
         AuditAction::PostViewed,
-        Some(("patient", &p.patient.id)),
+        Some(room.audit_target()),
         serde_json::json!({ "post_id": meta.id, "versions": versions.len(), "api": api }),
     )
     .await?;
@@ -357,18 +344,18 @@ pub async fn open(
 pub async fn timeline(
     app: &App,
     ctx: &Ctx,
-    p: &PatientContext,
+    room: &Room,
     part: Part,
     before: Option<i64>,
 ) -> Result<Vec<PostCard>, WebError> {
-    let room = group_id(p)?;
-    let posts = app.store.posts(room, part, before, TIMELINE_PAGE).await?;
+    let room_id = room.id()?;
+    let posts = app.store.posts(room_id, part, before, TIMELINE_PAGE).await?;
     if before.is_none() {
         if let Some(last) = posts.last() {
-            mark_read(app, ctx, room, part, last.seq).await?;
+            mark_read(app, ctx, room_id, part, last.seq).await?;
         }
     }
-    cards(app, ctx, p, posts).await
+    cards(app, ctx, room, posts).await
 }
 
 /// Posts per page of a timeline.

@@ -38,6 +38,8 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/" | "/profile") | ("POST", "/profile/notices") => HOME,
         ("GET", "/directory" | "/api/v1/directory" | "/patients" | "/invitations") => APPROVED,
         ("GET", "/search" | "/api/v1/search") => APPROVED,
+        // R5.4: any approved ID lists its boards and starts one (an empty form is refused with 422).
+        ("GET" | "POST", "/boards" | "/api/v1/boards") => APPROVED,
         ("GET", "/api/v1/patients" | "/api/v1/invitations") => APPROVED,
         // R5.1: only doctors register patients; none of these roles is one (see patients_matrix).
         ("GET", "/patients/new") | ("POST", "/patients" | "/api/v1/patients") => "LPYDLDDDD",
@@ -146,8 +148,10 @@ both!(r10_7_every_route_times_every_role, |srv: Srv| async move {
                 | kumanet_web::Find::Invitation
                 | kumanet_web::Find::Post
                 | kumanet_web::Find::Attachment
+                | kumanet_web::Find::Board
+                | kumanet_web::Find::BoardInvitation
         ) {
-            continue; // decided per patient: tests/it/patients_matrix.rs
+            continue; // decided per patient or board: tests/it/patients_matrix.rs
         }
         let Some(exp) = expected(method, route.path) else {
             missing.push(format!("{method} {}", route.path));

@@ -22,11 +22,11 @@ const NAMING_OTHER: &str = "妻沼二郎さんの薬も今夜確認します。"
 const OTHER_WARNING: &str = "別の患者さんの名前が含まれています。";
 const OTHER_NAMED: &str = "「妻沼 二郎」さん";
 const AFTER_REMOVAL: &str = "外した後の連絡です。";
-const STOPPED: &str = "このグループを表示できなくなったため、新着の表示を止めました。";
+pub(crate) const STOPPED: &str = "このページを表示できなくなったため(メンバーから外れた等)、新着の表示を止めました。";
 
 /// Both backends' stories need two browsers at once, and `browser.rs` allows two in all: without
 /// this, the SQLite and the PostgreSQL story could each hold one and wait for ever for a second.
-static TWO_BROWSERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static TWO_BROWSERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A directory of this test's files, removed when dropped (also on panic).
 struct TempDir(PathBuf);
@@ -50,12 +50,12 @@ impl Drop for TempDir {
 }
 
 /// Run a script; `Err` while a page is being replaced.
-async fn script(b: &Browser, js: &str, args: Value) -> Result<Value, String> {
+pub(crate) async fn script(b: &Browser, js: &str, args: Value) -> Result<Value, String> {
     b.post("/execute/sync", json!({ "script": js, "args": args })).await
 }
 
 /// Wait until `js` returns true on the page on screen.
-async fn wait_for(b: &Browser, js: &str, args: Value, what: &str) {
+pub(crate) async fn wait_for(b: &Browser, js: &str, args: Value, what: &str) {
     let started = Instant::now();
     loop {
         if script(b, js, args.clone()).await == Ok(json!(true)) {
@@ -69,7 +69,7 @@ async fn wait_for(b: &Browser, js: &str, args: Value, what: &str) {
 }
 
 /// The trimmed text of the first element matching `css`, or "" when there is none.
-async fn text_now(b: &Browser, css: &str) -> String {
+pub(crate) async fn text_now(b: &Browser, css: &str) -> String {
     script(b, "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : '';", json!([css]))
         .await
         .ok()
@@ -78,28 +78,28 @@ async fn text_now(b: &Browser, css: &str) -> String {
 }
 
 /// Wait until the element `css` contains `needle` in its text.
-async fn wait_text(b: &Browser, css: &str, needle: &str, what: &str) {
+pub(crate) async fn wait_text(b: &Browser, css: &str, needle: &str, what: &str) {
     let js = "const e = document.querySelector(arguments[0]); return !!e && e.textContent.includes(arguments[1]);";
     wait_for(b, js, json!([css, needle]), &format!("{what} ({css} containing {needle:?})")).await;
 }
 
 /// Wait until this page's live stream is open (`app.js` sets `data-connected="1"`).
-async fn wait_live(b: &Browser, who: &str) {
+pub(crate) async fn wait_live(b: &Browser, who: &str) {
     b.el("#timeline[data-connected=\"1\"]").await;
     assert_eq!(text_now(b, "#live-state").await, "", "{who}: no live-state message while connected");
 }
 
 /// Mark the document on screen; `still_same_page` tells whether it was never reloaded since.
-async fn mark_document(b: &Browser) {
+pub(crate) async fn mark_document(b: &Browser) {
     b.exec("window.__postsMarker = 1;", json!([])).await;
 }
 
-async fn still_same_page(b: &Browser) -> bool {
+pub(crate) async fn still_same_page(b: &Browser) -> bool {
     script(b, "return window.__postsMarker === 1;", json!([])).await == Ok(json!(true))
 }
 
 /// Wait until the document that was on screen before the last click has been replaced.
-async fn wait_for_new_page(b: &Browser, what: &str) {
+pub(crate) async fn wait_for_new_page(b: &Browser, what: &str) {
     wait_for(
         b,
         "return !window.__kumanetOldPage && document.readyState === 'complete';",
@@ -110,7 +110,7 @@ async fn wait_for_new_page(b: &Browser, what: &str) {
 }
 
 /// Click a submit button of a form with `data-confirm` and say OK; returns the question asked.
-async fn click_confirm_and_load(b: &Browser, css: &str) -> String {
+pub(crate) async fn click_confirm_and_load(b: &Browser, css: &str) -> String {
     b.exec("window.__kumanetOldPage = true;", json!([])).await;
     let id = b.el(css).await;
     // The click may answer before or with the open dialog, depending on the driver.
@@ -137,7 +137,7 @@ async fn status(b: &Browser) -> i64 {
 }
 
 /// Write into the composer, attach a file if given, and open the preview (確認する).
-async fn compose(b: &Browser, text: &str, file: Option<&Path>) {
+pub(crate) async fn compose(b: &Browser, text: &str, file: Option<&Path>) {
     b.fill("#composer #body", text).await;
     if let Some(file) = file {
         let input = b.el("#composer #file").await;
@@ -152,7 +152,7 @@ async fn compose(b: &Browser, text: &str, file: Option<&Path>) {
 }
 
 /// The id of the post a page was sent to (`…#post-{id}`).
-async fn post_id_in_url(b: &Browser) -> String {
+pub(crate) async fn post_id_in_url(b: &Browser) -> String {
     let path = b.path().await;
     path.rsplit_once("#post-").map(|(_, id)| id.to_string()).unwrap_or_else(|| panic!("no #post- in {path}"))
 }

@@ -546,6 +546,16 @@ impl Events {
         }
     }
 
+    /// The name of the first event that is not a post (the stream's end: "closed" or "reload").
+    pub async fn first_not_post(&mut self, secs: u64) -> String {
+        loop {
+            let ev = self.next(secs).await.expect("an event before the end");
+            if ev.0 != "post" {
+                return ev.0;
+            }
+        }
+    }
+
     /// Skip events until one named `name` whose data contains `needle`.
     pub async fn until(&mut self, name: &str, needle: &str, secs: u64) -> Option<String> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);

@@ -1,6 +1,7 @@
 //! R10.7 for patient data: every route about one patient, group or invitation × the care-team roles,
-//! on a patient with consent and on one whose consent was withdrawn (R4.3). A route about a patient
-//! without a row here fails; every 403 must leave an `access.denied` row.
+//! on a patient with consent and on one whose consent was withdrawn (R4.3); and R5.4: every route of
+//! a bulletin board, and the post routes on a board's post, × the same roles. A route without a row
+//! here fails; every 403 must leave an `access.denied` row.
 
 use crate::helpers::*;
 use crate::patients::{create_group, invite_and_join, record_consent, register_patient, team, PNG};
@@ -70,6 +71,40 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         // R9.3: the post's attachment, for whoever sees the post.
         ("GET", "/attachments/{attachment_id}" | "/attachments/{attachment_id}/thumb") => SHARED,
         ("GET", "/attachments/{attachment_id}/pages/{page}") => SHARED,
+        _ => return None,
+    })
+}
+
+/// R5.4, per role on the board of the matrix: the attending physician started it (manager); the
+/// delegate's nurse and the pharmacist are members (the pharmacist wrote its post, with a photo);
+/// the non-member has an invitation waiting; the removed member was removed; the facility admin,
+/// the center and the family are not members.
+fn board_expected(method: &str, path: &str) -> Option<&'static str> {
+    const MEMBERS: &str = "LDAAADDDDD";
+    const MANAGER: &str = "LDADDDDDDD";
+    const INVITEE: &str = "LDDDDADDDD";
+    Some(match (method, path) {
+        ("GET", "/boards/{board_id}" | "/boards/{board_id}/live" | "/api/v1/boards/{board_id}") => MEMBERS,
+        ("GET", "/api/v1/boards/{board_id}/posts") => MEMBERS,
+        ("POST", "/boards/{board_id}/posts/preview" | "/boards/{board_id}/posts" | "/boards/{board_id}/leave") => {
+            MEMBERS
+        }
+        ("POST", "/api/v1/boards/{board_id}/posts/check" | "/api/v1/boards/{board_id}/posts") => MEMBERS,
+        ("POST", "/api/v1/boards/{board_id}/leave") => MEMBERS,
+        ("POST", "/boards/{board_id}/invitations" | "/boards/{board_id}/members/{user_id}/remove") => MANAGER,
+        ("POST", "/api/v1/boards/{board_id}/invitations" | "/api/v1/boards/{board_id}/members/{user_id}/remove") => {
+            MANAGER
+        }
+        ("GET" | "POST", "/board-invitations/{invitation_id}" | "/api/v1/board-invitations/{invitation_id}") => INVITEE,
+        // The board's post: members read, acknowledge and see its photo; the author edits; the
+        // author and the manager delete.
+        ("GET", "/posts/{post_id}" | "/api/v1/posts/{post_id}") => MEMBERS,
+        ("POST", "/posts/{post_id}/ack" | "/posts/{post_id}/read") => MEMBERS,
+        ("POST", "/api/v1/posts/{post_id}/ack" | "/api/v1/posts/{post_id}/read") => MEMBERS,
+        ("GET", "/posts/{post_id}/edit") | ("POST", "/posts/{post_id}/preview" | "/posts/{post_id}") => "LDDDADDDDD",
+        ("PUT", "/api/v1/posts/{post_id}") => "LDDDADDDDD",
+        ("POST", "/posts/{post_id}/delete") | ("DELETE", "/api/v1/posts/{post_id}") => "LDADADDDDD",
+        ("GET", p) if p.starts_with("/attachments/") => MEMBERS,
         _ => return None,
     })
 }
@@ -260,17 +295,32 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
         &t.w.center,
         &family,
     ];
+    let b = board_case(&srv, &t, &removed, &removed_id).await;
     let routes: Vec<_> = kumanet_web::route_table()
         .into_iter()
-        .filter(|r| matches!(r.find, Find::Patient | Find::Group | Find::Invitation | Find::Post | Find::Attachment))
+        .filter(|r| {
+            matches!(
+                r.find,
+                Find::Patient
+                    | Find::Group
+                    | Find::Invitation
+                    | Find::Post
+                    | Find::Attachment
+                    | Find::Board
+                    | Find::BoardInvitation
+            )
+        })
         .collect();
     assert!(routes.len() >= 30, "patient routes: {}", routes.len());
     let mut missing = Vec::new();
-    let mut wrong = Vec::new();
-    let mut cells = 0;
+    // (variant, method, route, expected, path)
+    let mut jobs: Vec<(&str, &str, &str, &str, String)> = Vec::new();
     for (n, case) in cases.iter().enumerate() {
         for route in &routes {
             let method = route.method.as_str();
+            if matches!(route.find, Find::Board | Find::BoardInvitation) {
+                continue;
+            }
             let Some(normal) = expected(method, route.path) else {
                 if n == 0 {
                     missing.push(format!("{method} {}", route.path));
@@ -288,39 +338,123 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
                 .replace("{attachment_id}", &case.attachment)
                 .replace("{page}", "1")
                 .replace("{user_id}", "nobody");
-            for (i, client) in clients.iter().enumerate() {
-                let denied_before = audit_rows(&srv, "access.denied").await.len();
-                let api = path.starts_with("/api/");
-                let r = if path.ends_with("/live") {
-                    // A live stream never ends: its status is the answer.
-                    client.head_of(&path).await
-                } else if method == "GET" {
-                    client.get(&path).await
-                } else if api {
-                    client.api(method, &path, serde_json::json!({})).await
-                } else {
-                    client.post_form(&path, &[]).await
-                };
-                let got = classify(api, &r);
-                let want = exp.as_bytes()[i] as char;
-                cells += 1;
-                let variant = if n == 0 { "consent" } else { "withdrawn" };
-                if got != want {
-                    wrong.push(format!(
-                        "[{variant}] {method} {} as {}: expected {want}, got {got} ({})",
-                        route.path, ROLES[i], r.status
-                    ));
-                }
-                if got == 'D' && audit_rows(&srv, "access.denied").await.len() != denied_before + 1 {
-                    wrong.push(format!("[{variant}] {method} {} as {}: refusal not audited", route.path, ROLES[i]));
-                }
+            jobs.push((if n == 0 { "consent" } else { "withdrawn" }, method, route.path, exp, path));
+        }
+    }
+    // R5.4: the board's routes and the routes of its post; leaving last (members are put back).
+    let mut board_routes: Vec<_> = routes
+        .iter()
+        .filter(|r| matches!(r.find, Find::Board | Find::BoardInvitation | Find::Post | Find::Attachment))
+        .collect();
+    board_routes.sort_by_key(|r| r.path.ends_with("/leave"));
+    for route in board_routes {
+        let method = route.method.as_str();
+        let Some(exp) = board_expected(method, route.path) else {
+            missing.push(format!("[board] {method} {}", route.path));
+            continue;
+        };
+        let path = route
+            .path
+            .replace("{board_id}", &b.board)
+            .replace("{invitation_id}", &b.invitation)
+            .replace("{post_id}", &b.post)
+            .replace("{attachment_id}", &b.attachment)
+            .replace("{page}", "1")
+            .replace("{user_id}", "nobody");
+        jobs.push(("board", method, route.path, exp, path));
+    }
+    let mut wrong = Vec::new();
+    let mut cells = 0;
+    for (variant, method, route_path, exp, path) in &jobs {
+        for (i, client) in clients.iter().enumerate() {
+            let denied_before = audit_rows(&srv, "access.denied").await.len();
+            let api = path.starts_with("/api/");
+            let r = if path.ends_with("/live") {
+                // A live stream never ends: its status is the answer.
+                client.head_of(path).await
+            } else if *method == "GET" {
+                client.get(path).await
+            } else if api {
+                client.api(method, path, serde_json::json!({})).await
+            } else {
+                client.post_form(path, &[]).await
+            };
+            let got = classify(api, &r);
+            let want = exp.as_bytes()[i] as char;
+            cells += 1;
+            if got != want {
+                wrong.push(format!(
+                    "[{variant}] {method} {route_path} as {}: expected {want}, got {got} ({})",
+                    ROLES[i], r.status
+                ));
             }
+            if got == 'D' && audit_rows(&srv, "access.denied").await.len() != denied_before + 1 {
+                wrong.push(format!("[{variant}] {method} {route_path} as {}: refusal not audited", ROLES[i]));
+            }
+        }
+        if *variant == "board" && path.ends_with("/leave") {
+            // The members who left come back for the next cells.
+            let mut tx = srv.store.begin().await.unwrap();
+            for u in [&t.nurse_n_id, &t.pharmacist_id] {
+                tx.add_board_member(&b.board, u, kumanet_store::BOARD_MEMBER, T0).await.unwrap();
+            }
+            tx.commit().await.unwrap();
         }
     }
     assert!(missing.is_empty(), "patient routes without a row in the matrix: {missing:#?}");
     assert!(wrong.is_empty(), "{} of {cells} cells differ:\n{}", wrong.len(), wrong.join("\n"));
-    // Refusals about a patient name the patient in the audit log.
+    assert!(jobs.iter().any(|j| j.0 == "board" && j.2 == "/boards/{board_id}"), "the board's routes were walked");
+    // Refusals about a patient name the patient in the audit log; about a board, the board.
     let denied = audit_rows(&srv, "access.denied").await;
+    assert!(denied
+        .iter()
+        .any(|r| r.record.target_type.as_deref() == Some("board")
+            && r.record.target_id.as_deref() == Some(b.board.as_str())));
     assert!(denied.iter().any(|r| r.record.target_type.as_deref() == Some("patient")
         && r.record.target_id.as_deref() == Some(cases[0].patient.as_str())));
 });
+
+struct BoardCase {
+    board: String,
+    invitation: String,
+    post: String,
+    attachment: String,
+}
+
+/// R5.4: a board started by the attending physician, with the delegate's nurse and the pharmacist
+/// as members, an invitation waiting for the non-member, a removed member, and a post of the
+/// pharmacist with a photo.
+async fn board_case(srv: &Srv, t: &crate::patients::Team, removed: &Client, removed_id: &str) -> BoardCase {
+    let r = t.doctor.post_form("/boards", &[("name", "北地区 多職種連携の会"), ("purpose", "研修と連絡")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let board = r.location().trim_start_matches("/boards/").to_string();
+    for (c, id) in [(&t.nurse_n, &t.nurse_n_id), (&t.pharmacist, &t.pharmacist_id), (removed, &removed_id.to_string())]
+    {
+        let r = t.doctor.post_form(&format!("/boards/{board}/invitations"), &[("invitee_id", id)]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let inv = srv.store.pending_board_invitations_for(id).await.unwrap().pop().unwrap().id;
+        let r = c.post_form(&format!("/board-invitations/{inv}"), &[("decision", "accept")]).await;
+        assert_eq!((r.status, r.location()), (303, format!("/boards/{board}").as_str()));
+    }
+    assert_eq!(t.doctor.post_form(&format!("/boards/{board}/members/{removed_id}/remove"), &[]).await.status, 303);
+    let r = t.doctor.post_form(&format!("/boards/{board}/invitations"), &[("invitee_id", &t.w.nurse_id)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let invitation = srv.store.pending_board_invitations_for(&t.w.nurse_id).await.unwrap().pop().unwrap().id;
+    let r = t
+        .pharmacist
+        .post_multipart(
+            &format!("/boards/{board}/posts/preview"),
+            &[("body", "研修会の案内です")],
+            Some(("file", "flyer.png", "image/png", PNG)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let attachment = crate::posts::draft_ids(&r.body);
+    let r = t
+        .pharmacist
+        .post_form(&format!("/boards/{board}/posts"), &[("body", "研修会の案内です"), ("attachments", &attachment)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let post = r.location().rsplit("#post-").next().unwrap().to_string();
+    BoardCase { board, invitation, post, attachment }
+}
