@@ -84,6 +84,11 @@ labelled_enum! {
         BoardInvitationDeclined = "board.invitation_declined": "掲示板への招待の辞退",
         BoardMemberRemoved = "board.member_removed": "掲示板メンバーの解除",
         BoardLeft = "board.left": "掲示板からの退出",
+        ResourceCreated = "resource.created": "地域資源の登録",
+        ResourceUpdated = "resource.updated": "地域資源の変更",
+        ResourceConfirmed = "resource.confirmed": "地域資源の確認",
+        ResourcesImported = "resource.imported": "地域資源のCSV取り込み",
+        ResourceTermsUpdated = "resource.terms_updated": "地域資源の種別・地区の変更",
         DemoCreated = "demo.created": "デモデータの作成",
     }
 }

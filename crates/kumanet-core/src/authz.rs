@@ -113,6 +113,17 @@ pub enum Action {
     InviteToBoard,
     RemoveFromBoard,
     LeaveBoard,
+    /// R12.1: the regional resource directory (Ayamu): any approved professional searches it,
+    /// reads an entry, exports a search as CSV.
+    ViewResources,
+    /// R12.2: the center adds entries; a facility admin adds the facility's own.
+    CreateResource,
+    /// R12.2: the center edits every entry; a facility admin the facility's own.
+    EditResource,
+    /// R12.2: the center imports CSV files, edits the kinds and areas, and sees what is out of date.
+    ImportResources,
+    EditResourceTerms,
+    ViewStaleResources,
     // The center (在宅医療支援センター) only.
     ListFacilities,
     CreateFacility,
@@ -153,6 +164,10 @@ pub enum Target {
     Board(BoardFacts),
     BoardInvitation {
         invitee_id: String,
+    },
+    /// R12.2: a directory entry, and the Kumanet facility it belongs to (if any).
+    Resource {
+        facility_id: Option<String>,
     },
 }
 
@@ -286,6 +301,9 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
         (ViewStaffDirectory | ListPatients | ViewInvitations | SearchPosts | ListBoards, _) => true,
         // R5.4: a team, a committee or a district: any approved professional starts one.
         (CreateBoard, Target::None) => true,
+        (ViewResources, Target::None | Target::Resource { .. }) => true,
+        (CreateResource, Target::None) => center || u.role == Role::FacilityAdmin,
+        (EditResource, Target::Resource { facility_id }) => center || admin_of(facility_id),
         (RegisterPatient, Target::None) => u.role == Role::Staff && u.profession == Some(Profession::Doctor),
         (ViewFacilityStaff, Target::Facility { facility_id }) => center || admin_of(&Some(facility_id.clone())),
         (CreateStaff, Target::Facility { facility_id }) => admin_of(&Some(facility_id.clone())),
@@ -305,7 +323,7 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
         }
         (
             ListFacilities | CreateFacility | ViewApprovalQueue | ListUsers | EditPolicy | ViewAuditLog
-            | ExportAuditLog | EditSettings,
+            | ExportAuditLog | EditSettings | ImportResources | EditResourceTerms | ViewStaleResources,
             Target::None,
         ) => center,
         (EditFacility | CreateFacilityAdmin, Target::Facility { .. }) => center,
@@ -743,6 +761,27 @@ mod tests {
         let inv = Target::BoardInvitation { invitee_id: "u-staff".into() };
         assert_eq!(decide(&nurse, Action::RespondInvitation, &inv), Ok(()));
         assert_eq!(decide(&center, Action::RespondInvitation, &inv), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn r12_2_the_center_keeps_the_directory_and_facilities_their_own_entries() {
+        let own = Target::Resource { facility_id: Some("f1".into()) };
+        let other = Target::Resource { facility_id: Some("f2".into()) };
+        let free = Target::Resource { facility_id: None };
+        let admin = user(Role::FacilityAdmin, Some("f1"), UserStatus::Approved);
+        let staff = user(Role::Staff, Some("f1"), UserStatus::Approved);
+        let center = user(Role::Center, None, UserStatus::Approved);
+        assert_eq!(decide(&admin, Action::EditResource, &own), Ok(()));
+        assert_eq!(decide(&admin, Action::EditResource, &other), Err(Denied::Forbidden));
+        assert_eq!(decide(&admin, Action::EditResource, &free), Err(Denied::Forbidden));
+        assert_eq!(decide(&center, Action::EditResource, &other), Ok(()));
+        assert_eq!(decide(&staff, Action::EditResource, &own), Err(Denied::Forbidden));
+        assert_eq!(decide(&staff, Action::ViewResources, &own), Ok(()));
+        assert_eq!(decide(&staff, Action::CreateResource, &Target::None), Err(Denied::Forbidden));
+        assert_eq!(decide(&admin, Action::CreateResource, &Target::None), Ok(()));
+        assert_eq!(decide(&admin, Action::ImportResources, &Target::None), Err(Denied::Forbidden));
+        assert_eq!(decide(&center, Action::ImportResources, &Target::None), Ok(()));
+        assert_eq!(decide(&family_actor(), Action::ViewResources, &Target::None), Err(Denied::Forbidden));
     }
 
     #[test]

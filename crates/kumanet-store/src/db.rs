@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_boards.sql"),
         include_str!("../migrations/postgres/0008_boards.sql"),
     ),
+    (
+        "0009_directory",
+        include_str!("../migrations/sqlite/0009_directory.sql"),
+        include_str!("../migrations/postgres/0009_directory.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -143,6 +143,18 @@ impl Store {
 
     /// The patients `user_id` may see: attending, of the delegated facility, or a member. `text`
     /// matches name or kana.
+    /// The groups `user_id` (of facility `facility_id`) manages (R5.1): (group id, patient's name).
+    pub async fn managed_groups(&self, user_id: &str, facility_id: Option<&str>) -> Result<Vec<(String, String)>> {
+        on_read!(self, |c| Ok(sqlx::query_as(
+            "SELECT g.id, p.name FROM patient_groups g JOIN patients p ON p.id = g.patient_id \
+             WHERE p.attending_id = $1 OR ($2 IS NOT NULL AND p.delegated_facility_id = $2) ORDER BY p.kana, g.id"
+        )
+        .bind(user_id)
+        .bind(facility_id)
+        .fetch_all(c)
+        .await?))
+    }
+
     pub async fn visible_patients(
         &self,
         user_id: &str,

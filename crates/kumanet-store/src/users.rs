@@ -95,6 +95,15 @@ impl Store {
         })
     }
 
+    /// One user with their facility's name.
+    pub async fn user_list_item(&self, id: &str) -> Result<Option<UserListItem>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, f.name AS facility_name FROM users u LEFT JOIN facilities f ON f.id = u.facility_id \
+             WHERE u.id = $1"
+        );
+        on_read!(self, |c| sqlx::query(&sql).bind(id).fetch_optional(c).await?.as_ref().map(row_to_item).transpose())
+    }
+
     /// R8.2: the hashes of the user's last passwords, newest first.
     pub async fn password_history(&self, user_id: &str, n: i64) -> Result<Vec<String>> {
         on_read!(self, |c| Ok(sqlx::query_scalar(

@@ -797,8 +797,9 @@ fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
     let obj = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
     let text = json!({ "type": "string" });
     let codes = |codes: Vec<&str>| json!({ "type": "string", "enum": codes });
-    if let Some(s) =
-        crate::api_posts::request_schema(method, path).or_else(|| crate::api_boards::request_schema(method, path))
+    if let Some(s) = crate::api_posts::request_schema(method, path)
+        .or_else(|| crate::api_boards::request_schema(method, path))
+        .or_else(|| crate::api_directory::request_schema(method, path))
     {
         return Some(s);
     }

@@ -52,6 +52,8 @@ pub struct Resolved {
     /// R5.4: the board the path is about (board routes, and a board's posts and attachments).
     pub board: Option<std::sync::Arc<kumanet_store::BoardContext>>,
     pub board_invitation: Option<kumanet_store::BoardInvitation>,
+    /// R12.2: the directory entry the path is about.
+    pub resource: Option<kumanet_store::DirectoryEntry>,
 }
 
 impl Resolved {
@@ -337,6 +339,13 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
             r.board = Some(std::sync::Arc::new(b));
             t
         }
+        Find::Resource => {
+            let id = param("resource_id").ok_or(WebError::NotFound)?;
+            let e = app.store.directory_entry(&id).await?.ok_or(WebError::NotFound)?;
+            let t = Target::Resource { facility_id: e.facility_id.clone() };
+            r.resource = Some(e);
+            t
+        }
         Find::BoardInvitation => {
             let id = param("invitation_id").ok_or(WebError::NotFound)?;
             let inv = app.store.board_invitation(&id).await?.ok_or(WebError::NotFound)?;
@@ -389,6 +398,7 @@ fn target_ref(t: &Target) -> (Option<&'static str>, Option<String>) {
         Target::Invitation { .. } => (Some("invitation"), None),
         Target::Board(_) => (Some("board"), None),
         Target::BoardInvitation { .. } => (Some("board_invitation"), None),
+        Target::Resource { .. } => (Some("resource"), None),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_boards;
+pub mod api_directory;
 pub mod api_posts;
 pub mod clock;
 pub mod error;

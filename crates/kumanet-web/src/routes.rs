@@ -25,6 +25,8 @@ pub enum Find {
     /// R5.4: a bulletin board, and an invitation to one.
     Board,
     BoardInvitation,
+    /// R12.2: an entry of the regional resource directory.
+    Resource,
 }
 
 pub struct RouteDef {
@@ -47,8 +49,9 @@ where
 /// Every route of the server.
 pub fn route_table() -> Vec<RouteDef> {
     use crate::api_boards as ab;
+    use crate::api_directory as ad;
     use crate::api_posts as ap;
-    use html::{auth, boards, center, facility, home, patients, posts, setup, system};
+    use html::{auth, boards, center, directory, facility, home, patients, posts, setup, system};
     use Action as A;
     use Find as F;
     use Method as M;
@@ -158,6 +161,21 @@ pub fn route_table() -> Vec<RouteDef> {
             F::BoardInvitation,
             boards::invitation_post,
         ),
+        // The regional resource directory (Ayamu; R12.1, R12.2).
+        r(M::GET, "/resources", A::ViewResources, F::None, directory::search_get),
+        r(M::GET, "/resources.csv", A::ViewResources, F::None, directory::export_get),
+        r(M::GET, "/resources/invite", A::ViewResources, F::None, directory::invite_get),
+        r(M::GET, "/resources/new", A::CreateResource, F::None, directory::new_get),
+        r(M::POST, "/resources", A::CreateResource, F::None, directory::create_post),
+        r(M::GET, "/resources/{resource_id}", A::ViewResources, F::Resource, directory::show_get),
+        r(M::GET, "/resources/{resource_id}/edit", A::EditResource, F::Resource, directory::edit_get),
+        r(M::POST, "/resources/{resource_id}", A::EditResource, F::Resource, directory::update_post),
+        r(M::POST, "/resources/{resource_id}/confirm", A::EditResource, F::Resource, directory::confirm_post),
+        r(M::GET, "/center/resources/import", A::ImportResources, F::None, directory::import_get),
+        r(M::POST, "/center/resources/import", A::ImportResources, F::None, directory::import_post),
+        r(M::GET, "/center/resources/stale", A::ViewStaleResources, F::None, directory::stale_get),
+        r(M::GET, "/center/resources/terms", A::EditResourceTerms, F::None, directory::terms_get),
+        r(M::POST, "/center/resources/terms", A::EditResourceTerms, F::None, directory::terms_post),
         r(M::GET, "/invitations", A::ViewInvitations, F::None, patients::invitations_get),
         r(M::GET, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_get),
         r(M::POST, "/invitations/{invitation_id}", A::RespondInvitation, F::Invitation, patients::invitation_post),
@@ -264,6 +282,11 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::POST, "/api/v1/posts/{post_id}/ack", A::AckPost, F::Post, ap::post_ack),
         r(M::POST, "/api/v1/posts/{post_id}/read", A::MarkRead, F::Post, ap::post_read),
         r(M::GET, "/api/v1/search", A::SearchPosts, F::None, ap::search),
+        r(M::GET, "/api/v1/resources", A::ViewResources, F::None, ad::search),
+        r(M::POST, "/api/v1/resources", A::CreateResource, F::None, ad::create),
+        r(M::POST, "/api/v1/resources/import", A::ImportResources, F::None, ad::import),
+        r(M::GET, "/api/v1/resources/{resource_id}", A::ViewResources, F::Resource, ad::entry),
+        r(M::PUT, "/api/v1/resources/{resource_id}", A::EditResource, F::Resource, ad::update),
         r(M::GET, "/api/v1/boards", A::ListBoards, F::None, ab::list),
         r(M::POST, "/api/v1/boards", A::CreateBoard, F::None, ab::create),
         r(M::GET, "/api/v1/boards/{board_id}", A::ViewBoard, F::Board, ab::board),

@@ -1,5 +1,6 @@
 //! The policy's rules, one module per subject.
 
+pub mod directory;
 pub mod login;
 pub mod naming;
 pub mod notice;

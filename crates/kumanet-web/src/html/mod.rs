@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod boards;
 pub mod center;
+pub mod directory;
 pub mod facility;
 pub mod home;
 pub mod patients;
@@ -50,6 +51,7 @@ impl Chrome {
             nav.push(("/".to_string(), "ホーム"));
             nav.push(("/patients".to_string(), "患者さん"));
             nav.push(("/boards".to_string(), "掲示板"));
+            nav.push(("/resources".to_string(), "地域資源"));
             nav.push(("/search".to_string(), "検索"));
             nav.push(("/invitations".to_string(), "招待"));
             nav.push(("/directory".to_string(), "職員名簿"));

@@ -356,6 +356,9 @@ pub struct GroupQuery {
     q: String,
     #[serde(default)]
     before: Option<i64>,
+    /// R12.1: one person to invite, chosen in the resource directory.
+    #[serde(default)]
+    invitee: Option<String>,
 }
 
 /// Approved IDs matching `q` (name or kana) in the staff directory, for an invitation to a group
@@ -384,6 +387,7 @@ async fn group_page(
     q: String,
     form: FormState,
     before: Option<i64>,
+    invitee: Option<&str>,
 ) -> Result<Response, WebError> {
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before).await?;
@@ -395,13 +399,19 @@ async fn group_page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let candidates = if manager {
-        invite_candidates(app, &q, |c| {
-            c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
-        })
-        .await?
-    } else {
-        Vec::new()
+    let may_invite = |c: &UserListItem| {
+        c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
+    };
+    let candidates = match (manager, invitee) {
+        (true, Some(id)) => app
+            .store
+            .user_list_item(id)
+            .await?
+            .into_iter()
+            .filter(|c| c.user.status == UserStatus::Approved && may_invite(c))
+            .collect(),
+        (true, None) => invite_candidates(app, &q, may_invite).await?,
+        (false, _) => Vec::new(),
     };
     view_audit(
         app,
@@ -444,7 +454,7 @@ pub async fn group_get(
     Extension(r): Extension<Resolved>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Response, WebError> {
-    group_page(&app, &ctx, r.patient_ctx()?, q.q, FormState::default(), q.before).await
+    group_page(&app, &ctx, r.patient_ctx()?, q.q, FormState::default(), q.before, q.invitee.as_deref()).await
 }
 
 pub async fn invite_post(
@@ -460,7 +470,7 @@ pub async fn invite_post(
             Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
         }
         Err(WebError::Invalid(errors)) => Ok(unprocessable(
-            group_page(&app, &ctx, p, String::new(), FormState::from_pairs(&body, errors), None).await?,
+            group_page(&app, &ctx, p, String::new(), FormState::from_pairs(&body, errors), None, None).await?,
         )),
         Err(e) => Err(e),
     }
@@ -615,9 +625,9 @@ async fn group_with_errors(
     e: WebError,
 ) -> Result<Response, WebError> {
     match e {
-        WebError::Invalid(errors) => {
-            Ok(unprocessable(group_page(app, ctx, p, String::new(), FormState::from_pairs(body, errors), None).await?))
-        }
+        WebError::Invalid(errors) => Ok(unprocessable(
+            group_page(app, ctx, p, String::new(), FormState::from_pairs(body, errors), None, None).await?,
+        )),
         other => Err(other),
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod attachments;
 pub mod boards;
+pub mod directory;
 pub mod patients;
 pub mod posts;
 

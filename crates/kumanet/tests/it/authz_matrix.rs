@@ -40,6 +40,14 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/search" | "/api/v1/search") => APPROVED,
         // R5.4: any approved ID lists its boards and starts one (an empty form is refused with 422).
         ("GET" | "POST", "/boards" | "/api/v1/boards") => APPROVED,
+        // R12.1, R12.2: the directory; the entry of the matrix belongs to facility A.
+        ("GET", "/resources" | "/resources.csv" | "/resources/invite" | "/api/v1/resources") => APPROVED,
+        ("GET", "/resources/{resource_id}" | "/api/v1/resources/{resource_id}") => APPROVED,
+        ("GET", "/resources/new") | ("POST", "/resources" | "/api/v1/resources") => "LPYDLDAAA",
+        ("GET", "/resources/{resource_id}/edit")
+        | ("POST", "/resources/{resource_id}" | "/resources/{resource_id}/confirm")
+        | ("PUT", "/api/v1/resources/{resource_id}") => ADMIN_SAME_OR_CENTER,
+        ("POST", "/api/v1/resources/import") => CENTER,
         ("GET", "/api/v1/patients" | "/api/v1/invitations") => APPROVED,
         // R5.1: only doctors register patients; none of these roles is one (see patients_matrix).
         ("GET", "/patients/new") | ("POST", "/patients" | "/api/v1/patients") => "LPYDLDDDD",
@@ -127,6 +135,12 @@ both!(r10_7_every_route_times_every_role, |srv: Srv| async move {
         create_person(&srv, &w.admin_a, &format!("/facilities/{}/staff", w.fac_a), "pending.one", "care_manager").await;
     let pending = activate(&srv, "pending.one", &pw).await;
     let application = srv.store.pending_applications().await.unwrap().first().unwrap().application.id.clone();
+    let r = w
+        .center
+        .post_form("/resources", &[("kind", "薬局"), ("name", "あおば薬局 本店"), ("facility_id", w.fac_a.as_str())])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let resource = r.location().trim_start_matches("/resources/").to_string();
 
     let anonymous = Client::new(&srv);
     let clients =
@@ -161,7 +175,8 @@ both!(r10_7_every_route_times_every_role, |srv: Srv| async move {
             .path
             .replace("{facility_id}", &w.fac_a)
             .replace("{user_id}", &w.nurse_id)
-            .replace("{application_id}", &application);
+            .replace("{application_id}", &application)
+            .replace("{resource_id}", &resource);
         let api = path.starts_with("/api/");
         if route.path.ends_with("logout") {
             // Each logout cell needs a live session: sign everyone in again first.

@@ -1,0 +1,488 @@
+//! The regional resource directory (Ayamu; R12.1, R12.2): search, entries kept current by the
+//! center and by each facility for its own, CSV import (UTF-8 or Shift_JIS, a dry run first) and
+//! export. Directory data is public information about places, not patient information.
+
+use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::people::Role;
+use kumanet_core::policy::directory::{
+    column_label, days_label, search_words, validate, EntryFields, EntryInput, Term, COLUMNS, STALE_AFTER_DAYS,
+};
+use kumanet_store::{DirectoryEntry, DirectoryQuery};
+use serde::Deserialize;
+
+use super::new_id;
+use crate::error::{FieldErrors, WebError};
+use crate::gate::{AuditTarget, Ctx};
+use crate::App;
+
+/// Results per page of a search.
+pub const PAGE: i64 = 20;
+/// An import reads at most this many rows and bytes.
+pub const MAX_ROWS: usize = 50_000;
+pub const MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// The search form (pages, the API and the CSV export share it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchForm {
+    pub q: String,
+    pub kind: String,
+    pub area: String,
+    /// 0 = Monday … 6 = Sunday; empty for any day.
+    pub day: String,
+    /// "1": only places with vacancies.
+    pub vacancy: String,
+    /// "name" or "relevance" (the default when words are given).
+    pub sort: String,
+    pub page: Option<i64>,
+}
+
+impl SearchForm {
+    pub fn query(&self, kinds: &[Term], areas: &[Term], limit: i64) -> DirectoryQuery {
+        let page = self.page.unwrap_or(1).clamp(1, 10_000);
+        DirectoryQuery {
+            words: search_words(&self.q),
+            kind: Term::find(kinds, &self.kind).map(|k| k.code.clone()),
+            area: Term::find(areas, &self.area).map(|a| a.code.clone()),
+            day: self.day.trim().parse::<u8>().ok().filter(|d| *d < 7),
+            vacancy: self.vacancy == "1",
+            by_name: self.sort == "name",
+            offset: (page - 1) * limit,
+            limit,
+        }
+    }
+}
+
+/// The region's kinds and areas.
+pub async fn terms(app: &App) -> Result<(Vec<Term>, Vec<Term>), WebError> {
+    Ok((app.store.directory_terms("kind").await?, app.store.directory_terms("area").await?))
+}
+
+/// Japan's date today, YYYY-MM-DD.
+pub fn today(ctx: &Ctx) -> String {
+    crate::jst::iso_date_jst(ctx.now)
+}
+
+/// The day before which an entry counts as out of date (R12.2).
+pub fn stale_cutoff(ctx: &Ctx) -> String {
+    crate::jst::iso_date_jst(ctx.now - STALE_AFTER_DAYS * 24 * 3600 * kumanet_core::MICROS_PER_SECOND)
+}
+
+fn field_errors(errors: Vec<(&'static str, String)>) -> WebError {
+    let mut e = FieldErrors::default();
+    for (f, m) in errors {
+        e.add(f, m);
+    }
+    WebError::Invalid(e)
+}
+
+/// Check a form against the region's vocabularies and the asker's facility: a facility admin's
+/// entries are the facility's own; the center may name any facility, or none.
+async fn checked(app: &App, ctx: &Ctx, input: &EntryInput) -> Result<EntryFields, WebError> {
+    let (kinds, areas) = terms(app).await?;
+    let mut f = validate(input, &kinds, &areas, &today(ctx)).map_err(field_errors)?;
+    let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
+    if u.role == Role::FacilityAdmin {
+        f.facility_id = u.facility_id.clone();
+    } else if let Some(fid) = &f.facility_id {
+        if app.store.facility(fid).await?.is_none() {
+            return Err(field_errors(vec![("facility_id", "その施設はくまねっとに登録されていません。".into())]));
+        }
+    }
+    Ok(f)
+}
+
+pub async fn create(app: &App, ctx: &Ctx, input: &EntryInput) -> Result<String, WebError> {
+    let f = checked(app, ctx, input).await?;
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    tx.put_directory_entry(&id, &f, ctx.user_id(), ctx.now, true).await?;
+    tx.audit(
+        ctx.audit(AuditAction::ResourceCreated, AuditResult::Ok)
+            .on("resource", &id)
+            .details(serde_json::json!({ "kind": f.kind, "facility_id": f.facility_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(app: &App, ctx: &Ctx, entry: &DirectoryEntry, input: &EntryInput) -> Result<(), WebError> {
+    let f = checked(app, ctx, input).await?;
+    let mut tx = app.store.begin().await?;
+    tx.put_directory_entry(&entry.id, &f, ctx.user_id(), ctx.now, false).await?;
+    tx.audit(
+        ctx.audit(AuditAction::ResourceUpdated, AuditResult::Ok)
+            .on("resource", &entry.id)
+            .details(serde_json::json!({ "kind": f.kind, "facility_id": f.facility_id })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// R12.2: "as it says, today".
+pub async fn confirm(app: &App, ctx: &Ctx, entry: &DirectoryEntry) -> Result<(), WebError> {
+    let day = today(ctx);
+    let mut tx = app.store.begin().await?;
+    tx.confirm_directory_entry(&entry.id, &day, ctx.user_id(), ctx.now).await?;
+    tx.audit(
+        ctx.audit(AuditAction::ResourceConfirmed, AuditResult::Ok)
+            .on("resource", &entry.id)
+            .details(serde_json::json!({ "confirmed_on": day })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
+
+/// An entry as a form shows it (labels for codes, "月・水" for the days).
+pub fn input_of(e: &DirectoryEntry, kinds: &[Term], areas: &[Term]) -> EntryInput {
+    let label = |terms: &[Term], code: &str| {
+        terms.iter().find(|t| t.code == code).map_or(code.to_string(), |t| t.label.clone())
+    };
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    EntryInput {
+        kind: label(kinds, &e.kind),
+        name: e.name.clone(),
+        kana: e.kana.clone(),
+        address: e.address.clone(),
+        area: if e.area.is_empty() { String::new() } else { label(areas, &e.area) },
+        phone: e.phone.clone(),
+        fax: e.fax.clone(),
+        email: e.email.clone(),
+        web: e.web.clone(),
+        days: days_label(e.days),
+        hours: e.hours.clone(),
+        services: e.services.join("、"),
+        capacity: n(e.capacity),
+        vacancies: n(e.vacancies),
+        notes: e.notes.clone(),
+        confirmed_on: e.confirmed_on.clone().unwrap_or_default(),
+        facility_id: e.facility_id.clone().unwrap_or_default(),
+        csrf: None,
+    }
+}
+
+/// What an import does with one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowAction {
+    Create,
+    Update(String),
+    Refuse,
+}
+
+/// One row of a CSV file, as the dry run reports it.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// The file's line the row starts on (the header is line 1).
+    pub line: u64,
+    pub name: String,
+    pub action: RowAction,
+    /// (column, reason) in Japanese.
+    pub errors: Vec<(String, String)>,
+    fields: Option<EntryFields>,
+}
+
+impl ImportRow {
+    pub fn refused(&self) -> bool {
+        self.action == RowAction::Refuse
+    }
+}
+
+/// What an import found, and whether it wrote.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub encoding: &'static str,
+    pub rows: Vec<ImportRow>,
+    pub created: usize,
+    pub updated: usize,
+    pub refused: usize,
+    /// Rows written (0 on a dry run, or when the file had errors and only all rows were asked for).
+    pub written: usize,
+}
+
+/// How to import: look only, everything or nothing, or the valid rows only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    DryRun,
+    All,
+    ValidOnly,
+}
+
+impl ImportMode {
+    pub fn from_code(code: &str) -> Option<ImportMode> {
+        match code {
+            "dry_run" | "" => Some(ImportMode::DryRun),
+            "all" => Some(ImportMode::All),
+            "valid_only" => Some(ImportMode::ValidOnly),
+            _ => None,
+        }
+    }
+}
+
+fn refuse(message: impl Into<String>) -> WebError {
+    let mut e = FieldErrors::default();
+    e.add("file", message);
+    WebError::Invalid(e)
+}
+
+/// The text of an uploaded file: UTF-8 (with or without a BOM), else Shift_JIS (what Excel in
+/// Japan writes).
+pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), WebError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok((s.to_string(), "UTF-8"));
+    }
+    match encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(s) => Ok((s.into_owned(), "Shift_JIS")),
+        None => Err(refuse("文字コードを判別できませんでした。UTF-8 か Shift_JIS の CSV ファイルで保存してください。")),
+    }
+}
+
+/// Read a CSV file: every row checked, nothing written (the dry run), and what would happen.
+pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport, WebError> {
+    if bytes.is_empty() {
+        return Err(refuse("ファイルを選んでください。"));
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(refuse(format!("ファイルが大きすぎます({}MBまでです)。", MAX_BYTES / 1024 / 1024)));
+    }
+    let (text, encoding) = decode(bytes)?;
+    let (kinds, areas) = terms(app).await?;
+    let today = today(ctx);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|_| refuse("1行目(見出し)を読み取れませんでした。"))?.clone();
+    // Which field each column holds: by its Japanese header or the field's own name.
+    let mut fields: Vec<&'static str> = Vec::new();
+    for h in headers.iter() {
+        let h = h.trim();
+        match COLUMNS.iter().find(|(f, l)| *l == h || *f == h) {
+            Some((f, _)) if fields.contains(f) => return Err(refuse(format!("見出し「{h}」が2回あります。"))),
+            Some((f, _)) => fields.push(f),
+            None => {
+                let known = COLUMNS.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("、");
+                return Err(refuse(format!("見出し「{h}」はわかりません。使える見出し: {known}")));
+            }
+        }
+    }
+    for needed in ["kind", "name"] {
+        if !fields.contains(&needed) {
+            return Err(refuse(format!("見出しに「{}」の列が必要です。", column_label(needed))));
+        }
+    }
+    let mut report = ImportReport { encoding, ..ImportReport::default() };
+    for (n, record) in reader.records().enumerate() {
+        if n >= MAX_ROWS {
+            return Err(refuse(format!("1回に取り込めるのは{MAX_ROWS}行までです。ファイルを分けてください。")));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(n as u64 + 2, |p| p.line());
+                report.rows.push(ImportRow {
+                    line,
+                    name: String::new(),
+                    action: RowAction::Refuse,
+                    errors: vec![(
+                        String::new(),
+                        "この行を読み取れませんでした(引用符の対応を確かめてください)。".into(),
+                    )],
+                    fields: None,
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(n as u64 + 2, |p| p.line());
+        if record.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        let mut input = EntryInput::default();
+        let mut id = String::new();
+        let mut errors: Vec<(String, String)> = Vec::new();
+        if record.len() > fields.len() {
+            errors.push((String::new(), format!("列が見出しより多くあります({}列)。", record.len())));
+        }
+        for (field, value) in fields.iter().zip(record.iter()) {
+            let v = value.to_string();
+            match *field {
+                "id" => id = v.trim().to_string(),
+                "kind" => input.kind = v,
+                "name" => input.name = v,
+                "kana" => input.kana = v,
+                "address" => input.address = v,
+                "area" => input.area = v,
+                "phone" => input.phone = v,
+                "fax" => input.fax = v,
+                "email" => input.email = v,
+                "web" => input.web = v,
+                "days" => input.days = v,
+                "hours" => input.hours = v,
+                "services" => input.services = v,
+                "capacity" => input.capacity = v,
+                "vacancies" => input.vacancies = v,
+                "notes" => input.notes = v,
+                "confirmed_on" => input.confirmed_on = v,
+                _ => {}
+            }
+        }
+        let mut action = RowAction::Create;
+        if !id.is_empty() {
+            match app.store.directory_entry(&id).await? {
+                Some(existing) => {
+                    input.facility_id = existing.facility_id.unwrap_or_default();
+                    action = RowAction::Update(id.clone());
+                }
+                None => errors.push((
+                    column_label("id").into(),
+                    "このIDの項目はありません(新しく登録する行はIDを空けてください)。".into(),
+                )),
+            }
+        }
+        let checked = match validate(&input, &kinds, &areas, &today) {
+            Ok(f) => Some(f),
+            Err(es) => {
+                errors.extend(es.into_iter().map(|(f, m)| (column_label(f).to_string(), m)));
+                None
+            }
+        };
+        let name = input.name.trim().to_string();
+        if !errors.is_empty() {
+            action = RowAction::Refuse;
+        }
+        match action {
+            RowAction::Create => report.created += 1,
+            RowAction::Update(_) => report.updated += 1,
+            RowAction::Refuse => report.refused += 1,
+        }
+        report.rows.push(ImportRow { line, name, action, errors, fields: checked });
+    }
+    report.refused = report.rows.iter().filter(|r| r.refused()).count();
+    if report.rows.is_empty() {
+        return Err(refuse("取り込む行がありません(2行目から項目を書いてください)。"));
+    }
+    Ok(report)
+}
+
+/// R12.2: import a CSV file. A dry run writes nothing; "all" writes only a file without errors;
+/// "valid only" writes the rows that passed. One transaction, one audit row.
+pub async fn import(app: &App, ctx: &Ctx, bytes: &[u8], mode: ImportMode) -> Result<ImportReport, WebError> {
+    let mut report = read_csv(app, ctx, bytes).await?;
+    let write = match mode {
+        ImportMode::DryRun => false,
+        ImportMode::All => report.refused == 0,
+        ImportMode::ValidOnly => true,
+    };
+    if !write {
+        return Ok(report);
+    }
+    let mut tx = app.store.begin().await?;
+    let mut written = 0;
+    for row in &report.rows {
+        let Some(f) = &row.fields else { continue };
+        match &row.action {
+            RowAction::Create => {
+                tx.put_directory_entry(&new_id(), f, ctx.user_id(), ctx.now, true).await?;
+            }
+            RowAction::Update(id) => {
+                tx.put_directory_entry(id, f, ctx.user_id(), ctx.now, false).await?;
+            }
+            RowAction::Refuse => continue,
+        }
+        written += 1;
+    }
+    tx.audit(ctx.audit(AuditAction::ResourcesImported, AuditResult::Ok).details(serde_json::json!({
+        "encoding": report.encoding, "rows": report.rows.len(), "written": written,
+        "created": report.created, "updated": report.updated, "refused": report.refused,
+        "mode": if mode == ImportMode::All { "all" } else { "valid_only" },
+    })))
+    .await?;
+    tx.commit().await?;
+    report.written = written;
+    Ok(report)
+}
+
+/// The entries as a CSV file in the import's own columns (UTF-8 with a BOM, which Excel reads),
+/// so an export can be edited and imported again.
+pub fn export_csv(entries: &[DirectoryEntry], kinds: &[Term], areas: &[Term]) -> Result<Vec<u8>, WebError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+        let fail = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
+        w.write_record(COLUMNS.iter().map(|(_, l)| *l)).map_err(fail)?;
+        for e in entries {
+            let i = input_of(e, kinds, areas);
+            w.write_record([
+                e.id.as_str(),
+                &i.kind,
+                &i.name,
+                &i.kana,
+                &i.address,
+                &i.area,
+                &i.phone,
+                &i.fax,
+                &i.email,
+                &i.web,
+                &i.days,
+                &i.hours,
+                &i.services,
+                &i.capacity,
+                &i.vacancies,
+                &i.notes,
+                &i.confirmed_on,
+            ])
+            .map_err(fail)?;
+        }
+        w.flush().map_err(|e| WebError::Internal(format!("csv: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// The center renames kinds and areas, and adds new ones (codes stay, so entries keep theirs).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsForm {
+    /// "kind" or "area".
+    #[serde(default)]
+    pub vocabulary: String,
+    /// One label per line, in order; the lines of existing terms rename them, new lines add.
+    #[serde(default)]
+    pub labels: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+pub async fn update_terms(app: &App, ctx: &Ctx, f: &TermsForm) -> Result<(), WebError> {
+    let vocabulary = match f.vocabulary.as_str() {
+        "kind" | "area" => f.vocabulary.as_str(),
+        _ => return Err(WebError::BadRequest("種別か地区を選んでください。".into())),
+    };
+    let current = app.store.directory_terms(vocabulary).await?;
+    let labels: Vec<&str> = f.labels.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut errors = FieldErrors::default();
+    if labels.len() < current.len() {
+        errors.add(
+            "labels",
+            "項目は消せません(登録済みの項目が使っています)。名前を変えるか、新しい行を足してください。",
+        );
+    }
+    if labels.iter().any(|l| l.chars().count() > 40) {
+        errors.add("labels", "1つの名前は40文字以内にしてください。");
+    }
+    let mut seen = std::collections::HashSet::new();
+    if labels.iter().any(|l| !seen.insert(*l)) {
+        errors.add("labels", "同じ名前が2回あります。");
+    }
+    errors.into_result()?;
+    let mut tx = app.store.begin().await?;
+    for (i, label) in labels.iter().enumerate() {
+        let code = current
+            .get(i)
+            .map_or_else(|| format!("{vocabulary}_{}", new_id().get(..8).unwrap_or("x")), |t| t.code.clone());
+        tx.put_directory_term(vocabulary, &code, label, i as i64 + 1).await?;
+    }
+    tx.audit(
+        ctx.audit(AuditAction::ResourceTermsUpdated, AuditResult::Ok)
+            .details(serde_json::json!({ "vocabulary": vocabulary, "count": labels.len() })),
+    )
+    .await?;
+    tx.commit().await.map_err(WebError::from)
+}
