@@ -239,7 +239,12 @@ pub fn validate(input: &EntryInput, kinds: &[Term], areas: &[Term], today: &str)
     };
     let name = text(&input.name, "name", "名称", 100, true, &mut e);
     let kana = text(&input.kana, "kana", "ふりがな", 100, false, &mut e);
-    if !kana.chars().all(|c| matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}' | ' ')) {
+    // Kana, and the digits and letters names carry ("ひまわり2ばんかん", "ABCやっきょく").
+    let kana_like = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}' | ' ' | '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '(' | ')' | '（' | '）' | '-')
+    };
+    if !kana.chars().all(kana_like) {
         e.push(("kana", "ふりがなはひらがなかカタカナで入力してください。".into()));
     }
     let address = text(&input.address, "address", "住所", 200, false, &mut e);

@@ -40,17 +40,44 @@ pub struct SearchForm {
 impl SearchForm {
     pub fn query(&self, kinds: &[Term], areas: &[Term], limit: i64) -> DirectoryQuery {
         let page = self.page.unwrap_or(1).clamp(1, 10_000);
+        let mut day = self.day.trim().parse::<u8>().ok().filter(|d| *d < 7);
+        let mut words = search_words(&self.q);
+        // "水曜" or "水曜日" among the words is the day of the week, not text to find; so are the
+        // names of an area or a kind.
+        let mut kind = Term::find(kinds, &self.kind).map(|k| k.code.clone());
+        let mut area = Term::find(areas, &self.area).map(|a| a.code.clone());
+        words.retain(|w| {
+            if let Some(d) = weekday(w) {
+                day = day.or(Some(d));
+                return false;
+            }
+            if let (None, Some(a)) = (&area, Term::find(areas, w)) {
+                area = Some(a.code.clone());
+                return false;
+            }
+            if let (None, Some(k)) = (&kind, Term::find(kinds, w)) {
+                kind = Some(k.code.clone());
+                return false;
+            }
+            true
+        });
         DirectoryQuery {
-            words: search_words(&self.q),
-            kind: Term::find(kinds, &self.kind).map(|k| k.code.clone()),
-            area: Term::find(areas, &self.area).map(|a| a.code.clone()),
-            day: self.day.trim().parse::<u8>().ok().filter(|d| *d < 7),
+            words,
+            kind,
+            area,
+            day,
             vacancy: self.vacancy == "1",
             by_name: self.sort == "name",
             offset: (page - 1) * limit,
             limit,
         }
     }
+}
+
+/// "水曜" or "水曜日" → 2 (Monday is 0).
+fn weekday(word: &str) -> Option<u8> {
+    let w = word.strip_suffix("曜日").or_else(|| word.strip_suffix('曜'))?;
+    kumanet_core::policy::directory::DAY_LABELS.iter().position(|d| *d == w).and_then(|i| u8::try_from(i).ok())
 }
 
 /// The region's kinds and areas.
@@ -238,23 +265,20 @@ pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), WebError> {
     }
 }
 
-/// Read a CSV file: every row checked, nothing written (the dry run), and what would happen.
-pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport, WebError> {
-    if bytes.is_empty() {
-        return Err(refuse("ファイルを選んでください。"));
-    }
-    if bytes.len() > MAX_BYTES {
-        return Err(refuse(format!("ファイルが大きすぎます({}MBまでです)。", MAX_BYTES / 1024 / 1024)));
-    }
-    let (text, encoding) = decode(bytes)?;
-    let (kinds, areas) = terms(app).await?;
-    let today = today(ctx);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|_| refuse("1行目(見出し)を読み取れませんでした。"))?.clone();
+/// A CSV text's columns (by field) and its records with the line each starts on (the header is
+/// line 1); a record that cannot be read carries the reason instead.
+#[allow(clippy::type_complexity)]
+fn csv_rows(text: &str) -> Result<(Vec<&'static str>, Vec<(u64, Result<csv::StringRecord, String>)>), WebError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let headers = match records.next() {
+        Some(Ok(h)) => h,
+        _ => return Err(refuse("1行目(見出し)を読み取れませんでした。")),
+    };
     // Which field each column holds: by its Japanese header or the field's own name.
     let mut fields: Vec<&'static str> = Vec::new();
     for h in headers.iter() {
-        let h = h.trim();
+        let h = h.trim().trim_start_matches('\u{feff}');
         match COLUMNS.iter().find(|(f, l)| *l == h || *f == h) {
             Some((f, _)) if fields.contains(f) => return Err(refuse(format!("見出し「{h}」が2回あります。"))),
             Some((f, _)) => fields.push(f),
@@ -269,29 +293,57 @@ pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport
             return Err(refuse(format!("見出しに「{}」の列が必要です。", column_label(needed))));
         }
     }
-    let mut report = ImportReport { encoding, ..ImportReport::default() };
-    for (n, record) in reader.records().enumerate() {
+    let mut out = Vec::new();
+    // Lines are counted here, from the end of the previous record: a quoted field may hold line
+    // breaks, so the record's own start is where the previous one ended, plus one.
+    let mut next_line = 2u64;
+    for (n, record) in records.enumerate() {
         if n >= MAX_ROWS {
             return Err(refuse(format!("1回に取り込めるのは{MAX_ROWS}行までです。ファイルを分けてください。")));
         }
+        match record {
+            Ok(r) => {
+                let line = next_line;
+                next_line = line + 1 + r.iter().map(|v| v.matches('\n').count() as u64).sum::<u64>();
+                out.push((line, Ok(r)));
+            }
+            Err(e) => {
+                let line = e.position().map_or(next_line, |p| p.line());
+                out.push((line, Err("この行を読み取れませんでした(引用符の対応を確かめてください)。".to_string())));
+                break;
+            }
+        }
+    }
+    Ok((fields, out))
+}
+
+/// Read a CSV file: every row checked, nothing written (the dry run), and what would happen.
+pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport, WebError> {
+    if bytes.is_empty() {
+        return Err(refuse("ファイルを選んでください。"));
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(refuse(format!("ファイルが大きすぎます({}MBまでです)。", MAX_BYTES / 1024 / 1024)));
+    }
+    let (text, encoding) = decode(bytes)?;
+    let (kinds, areas) = terms(app).await?;
+    let today = today(ctx);
+    let (fields, records) = csv_rows(&text)?;
+    let mut report = ImportReport { encoding, ..ImportReport::default() };
+    for (line, record) in records {
         let record = match record {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(n as u64 + 2, |p| p.line());
+            Err(why) => {
                 report.rows.push(ImportRow {
                     line,
                     name: String::new(),
                     action: RowAction::Refuse,
-                    errors: vec![(
-                        String::new(),
-                        "この行を読み取れませんでした(引用符の対応を確かめてください)。".into(),
-                    )],
+                    errors: vec![(String::new(), why)],
                     fields: None,
                 });
                 continue;
             }
         };
-        let line = record.position().map_or(n as u64 + 2, |p| p.line());
         if record.iter().all(|v| v.trim().is_empty()) {
             continue;
         }
@@ -485,4 +537,29 @@ pub async fn update_terms(app: &App, ctx: &Ctx, f: &TermsForm) -> Result<(), Web
     )
     .await?;
     tx.commit().await.map_err(WebError::from)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{csv_rows, decode};
+
+    #[test]
+    fn r12_2_rows_carry_the_line_they_start_on() {
+        let text = "\u{feff}種別,名称,備考\r\n診療所,あ,\r\n診療所,い,\"2行の\r\n備考\"\r\n診療所,う,\r\n";
+        let (fields, rows) = csv_rows(text).unwrap();
+        assert_eq!(fields, vec!["kind", "name", "notes"]);
+        let lines: Vec<u64> = rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        assert!(csv_rows("種別,店名\r\n").is_err(), "an unknown header is named");
+        assert!(csv_rows("名称\r\nあ\r\n").is_err(), "種別 is needed");
+    }
+
+    #[test]
+    fn r12_2_utf8_and_shift_jis_are_read() {
+        assert_eq!(decode("名称".as_bytes()).unwrap(), ("名称".to_string(), "UTF-8"));
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("名称,営業時間 9:00～17:00");
+        assert_eq!(decode(&sjis).unwrap(), ("名称,営業時間 9:00～17:00".to_string(), "Shift_JIS"));
+        assert!(decode(b"\xff\xfe\x00\x01").is_err());
+    }
 }

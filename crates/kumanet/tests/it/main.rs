@@ -16,6 +16,7 @@ mod browser_boards;
 mod browser_patients;
 mod browser_posts;
 mod cli;
+mod directory;
 mod facilities;
 mod mail;
 mod patients;
