@@ -13,6 +13,7 @@ mod authz_matrix;
 mod boards;
 mod browser;
 mod browser_boards;
+mod browser_directory;
 mod browser_patients;
 mod browser_posts;
 mod cli;
