@@ -10,27 +10,11 @@ use serde::Serialize;
 use crate::db::{on_read, on_tx, RowExt};
 use crate::{Result, Store, Tx};
 
-/// An entry as it is shown.
+/// An entry as it is shown: its checked content, and where it stands.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirectoryEntry {
     pub id: String,
-    pub kind: String,
-    pub name: String,
-    pub kana: String,
-    pub address: String,
-    pub area: String,
-    pub phone: String,
-    pub fax: String,
-    pub email: String,
-    pub web: String,
-    pub days: i64,
-    pub hours: String,
-    pub services: Vec<String>,
-    pub capacity: Option<i64>,
-    pub vacancies: Option<i64>,
-    pub notes: String,
-    pub confirmed_on: Option<String>,
-    pub facility_id: Option<String>,
+    pub f: EntryFields,
     pub facility_name: Option<String>,
     pub updated_at: Micros,
 }
@@ -67,23 +51,25 @@ const FROM: &str = "directory_entries e LEFT JOIN facilities f ON f.id = e.facil
 fn row_to_entry(r: &impl RowExt) -> Result<DirectoryEntry> {
     Ok(DirectoryEntry {
         id: r.text("id")?,
-        kind: r.text("kind")?,
-        name: r.text("name")?,
-        kana: r.text("kana")?,
-        address: r.text("address")?,
-        area: r.text("area")?,
-        phone: r.text("phone")?,
-        fax: r.text("fax")?,
-        email: r.text("email")?,
-        web: r.text("web")?,
-        days: r.int("days")?,
-        hours: r.text("hours")?,
-        services: r.text("services")?.split('、').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        capacity: r.opt_int("capacity")?,
-        vacancies: r.opt_int("vacancies")?,
-        notes: r.text("notes")?,
-        confirmed_on: r.opt_text("confirmed_on")?,
-        facility_id: r.opt_text("facility_id")?,
+        f: EntryFields {
+            kind: r.text("kind")?,
+            name: r.text("name")?,
+            kana: r.text("kana")?,
+            address: r.text("address")?,
+            area: r.text("area")?,
+            phone: r.text("phone")?,
+            fax: r.text("fax")?,
+            email: r.text("email")?,
+            web: r.text("web")?,
+            days: r.int("days")?,
+            hours: r.text("hours")?,
+            services: r.text("services")?.split('、').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            capacity: r.opt_int("capacity")?,
+            vacancies: r.opt_int("vacancies")?,
+            notes: r.text("notes")?,
+            confirmed_on: r.opt_text("confirmed_on")?,
+            facility_id: r.opt_text("facility_id")?,
+        },
         facility_name: r.opt_text("facility_name")?,
         updated_at: r.int("updated_at")?,
     })

@@ -29,12 +29,12 @@ fn term(terms: &[Term], code: &str) -> Value {
 
 fn entry_json(e: &DirectoryEntry, kinds: &[Term], areas: &[Term], today: &str) -> Value {
     json!({
-        "id": e.id, "kind": term(kinds, &e.kind), "name": e.name, "kana": e.kana, "address": e.address,
-        "area": term(areas, &e.area), "phone": e.phone, "fax": e.fax, "email": e.email, "web": e.web,
-        "days": days_label(e.days), "hours": e.hours, "services": e.services, "capacity": e.capacity,
-        "vacancies": e.vacancies, "notes": e.notes, "confirmed_on": e.confirmed_on,
-        "stale": is_stale(e.confirmed_on.as_deref(), today),
-        "facility": e.facility_id.as_ref().map(|id| json!({ "id": id, "name": e.facility_name })),
+        "id": e.id, "kind": term(kinds, &e.f.kind), "name": e.f.name, "kana": e.f.kana, "address": e.f.address,
+        "area": term(areas, &e.f.area), "phone": e.f.phone, "fax": e.f.fax, "email": e.f.email, "web": e.f.web,
+        "days": days_label(e.f.days), "hours": e.f.hours, "services": e.f.services, "capacity": e.f.capacity,
+        "vacancies": e.f.vacancies, "notes": e.f.notes, "confirmed_on": e.f.confirmed_on,
+        "stale": is_stale(e.f.confirmed_on.as_deref(), today),
+        "facility": e.f.facility_id.as_ref().map(|id| json!({ "id": id, "name": e.facility_name })),
     })
 }
 
@@ -48,6 +48,12 @@ pub async fn search(State(app): State<App>, Extension(ctx): Extension<Ctx>, Quer
         "results": results.iter().map(|e| entry_json(e, &kinds, &areas, &today)).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// The region's kinds and areas: the codes the search takes.
+pub async fn terms(State(app): State<App>) -> ApiResult {
+    let (kinds, areas) = dir::terms(&app).await?;
+    Ok(Json(json!({ "kinds": kinds, "areas": areas })).into_response())
 }
 
 pub async fn entry(

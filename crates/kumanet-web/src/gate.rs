@@ -342,7 +342,7 @@ async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> 
         Find::Resource => {
             let id = param("resource_id").ok_or(WebError::NotFound)?;
             let e = app.store.directory_entry(&id).await?.ok_or(WebError::NotFound)?;
-            let t = Target::Resource { facility_id: e.facility_id.clone() };
+            let t = Target::Resource { facility_id: e.f.facility_id.clone() };
             r.resource = Some(e);
             t
         }

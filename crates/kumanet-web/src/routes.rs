@@ -285,6 +285,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r(M::GET, "/api/v1/resources", A::ViewResources, F::None, ad::search),
         r(M::POST, "/api/v1/resources", A::CreateResource, F::None, ad::create),
         r(M::POST, "/api/v1/resources/import", A::ImportResources, F::None, ad::import),
+        r(M::GET, "/api/v1/resources/terms", A::ViewResources, F::None, ad::terms),
         r(M::GET, "/api/v1/resources/{resource_id}", A::ViewResources, F::Resource, ad::entry),
         r(M::PUT, "/api/v1/resources/{resource_id}", A::EditResource, F::Resource, ad::update),
         r(M::GET, "/api/v1/boards", A::ListBoards, F::None, ab::list),

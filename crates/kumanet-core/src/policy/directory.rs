@@ -73,7 +73,7 @@ pub struct EntryInput {
 }
 
 /// A checked entry, ready to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EntryFields {
     pub kind: String,
     pub name: String,

@@ -44,10 +44,10 @@ impl Terms {
         days_label(*days)
     }
     pub fn stale(&self, e: &DirectoryEntry) -> bool {
-        is_stale(e.confirmed_on.as_deref(), &self.today)
+        is_stale(e.f.confirmed_on.as_deref(), &self.today)
     }
     pub fn confirmed(&self, e: &DirectoryEntry) -> String {
-        e.confirmed_on.as_deref().map_or_else(|| "未確認".to_string(), crate::jst::ymd)
+        e.f.confirmed_on.as_deref().map_or_else(|| "未確認".to_string(), crate::jst::ymd)
     }
 }
 
@@ -154,7 +154,7 @@ pub async fn show_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let e = r.resource.clone().ok_or(WebError::NotFound)?;
-    let staff: Vec<UserListItem> = match &e.facility_id {
+    let staff: Vec<UserListItem> = match &e.f.facility_id {
         Some(fid) => app
             .store
             .users(&UserQuery {
@@ -184,9 +184,9 @@ pub async fn show_get(
         .await?;
     }
     Ok(render(&ShowPage {
-        chrome: Chrome::new(&ctx, &e.name),
+        chrome: Chrome::new(&ctx, &e.f.name),
         t: Terms::load(&app, &ctx).await?,
-        can_edit: may(&ctx, Action::EditResource, &Target::Resource { facility_id: e.facility_id.clone() }),
+        can_edit: may(&ctx, Action::EditResource, &Target::Resource { facility_id: e.f.facility_id.clone() }),
         e,
         staff,
         groups,

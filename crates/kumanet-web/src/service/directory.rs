@@ -168,23 +168,23 @@ pub fn input_of(e: &DirectoryEntry, kinds: &[Term], areas: &[Term]) -> EntryInpu
     };
     let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     EntryInput {
-        kind: label(kinds, &e.kind),
-        name: e.name.clone(),
-        kana: e.kana.clone(),
-        address: e.address.clone(),
-        area: if e.area.is_empty() { String::new() } else { label(areas, &e.area) },
-        phone: e.phone.clone(),
-        fax: e.fax.clone(),
-        email: e.email.clone(),
-        web: e.web.clone(),
-        days: days_label(e.days),
-        hours: e.hours.clone(),
-        services: e.services.join("、"),
-        capacity: n(e.capacity),
-        vacancies: n(e.vacancies),
-        notes: e.notes.clone(),
-        confirmed_on: e.confirmed_on.clone().unwrap_or_default(),
-        facility_id: e.facility_id.clone().unwrap_or_default(),
+        kind: label(kinds, &e.f.kind),
+        name: e.f.name.clone(),
+        kana: e.f.kana.clone(),
+        address: e.f.address.clone(),
+        area: if e.f.area.is_empty() { String::new() } else { label(areas, &e.f.area) },
+        phone: e.f.phone.clone(),
+        fax: e.f.fax.clone(),
+        email: e.f.email.clone(),
+        web: e.f.web.clone(),
+        days: days_label(e.f.days),
+        hours: e.f.hours.clone(),
+        services: e.f.services.join("、"),
+        capacity: n(e.f.capacity),
+        vacancies: n(e.f.vacancies),
+        notes: e.f.notes.clone(),
+        confirmed_on: e.f.confirmed_on.clone().unwrap_or_default(),
+        facility_id: e.f.facility_id.clone().unwrap_or_default(),
         csrf: None,
     }
 }
@@ -380,7 +380,7 @@ pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport
         if !id.is_empty() {
             match app.store.directory_entry(&id).await? {
                 Some(existing) => {
-                    input.facility_id = existing.facility_id.unwrap_or_default();
+                    input.facility_id = existing.f.facility_id.unwrap_or_default();
                     action = RowAction::Update(id.clone());
                 }
                 None => errors.push((

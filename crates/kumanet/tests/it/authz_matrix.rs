@@ -42,6 +42,7 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
         ("GET" | "POST", "/boards" | "/api/v1/boards") => APPROVED,
         // R12.1, R12.2: the directory; the entry of the matrix belongs to facility A.
         ("GET", "/resources" | "/resources.csv" | "/resources/invite" | "/api/v1/resources") => APPROVED,
+        ("GET", "/api/v1/resources/terms") => APPROVED,
         ("GET", "/resources/{resource_id}" | "/api/v1/resources/{resource_id}") => APPROVED,
         ("GET", "/resources/new") | ("POST", "/resources" | "/api/v1/resources") => "LPYDLDAAA",
         ("GET", "/resources/{resource_id}/edit")

@@ -166,8 +166,8 @@ both!(r12_2_entries_are_kept_current_by_the_center_and_each_facility, |srv: Srv|
     assert_eq!(r.status, 303, "{}", r.body);
     let id = r.location().trim_start_matches("/resources/").to_string();
     let e = srv.store.directory_entry(&id).await.unwrap().unwrap();
-    assert_eq!(e.facility_id.as_deref(), Some(w.fac_a.as_str()));
-    assert_eq!(e.days, 0b001_1111);
+    assert_eq!(e.f.facility_id.as_deref(), Some(w.fac_a.as_str()));
+    assert_eq!(e.f.days, 0b001_1111);
     // Bad input: Japanese messages next to the fields, what was typed kept, nothing changed.
     let r = w
         .admin_a
@@ -197,13 +197,15 @@ both!(r12_2_entries_are_kept_current_by_the_center_and_each_facility, |srv: Srv|
     assert_eq!(w.admin_a.get("/center/resources/stale").await.status, 403);
     assert_eq!(w.admin_a.post_form(&format!("/resources/{id}/confirm"), &[]).await.status, 303);
     let e = srv.store.directory_entry(&id).await.unwrap().unwrap();
-    assert_eq!(e.confirmed_on.as_deref(), Some(kumanet_web::jst::iso_date_jst(T0).as_str()));
+    assert_eq!(e.f.confirmed_on.as_deref(), Some(kumanet_web::jst::iso_date_jst(T0).as_str()));
     assert!(!w.center.get("/center/resources/stale").await.body.contains(&format!("data-resource=\"{id}\"")));
     for action in ["resource.created", "resource.updated", "resource.confirmed"] {
         assert!(!audit_rows(&srv, action).await.is_empty(), "{action}");
     }
     // The center renames an area and adds one; entries keep their codes.
     let kinds = srv.store.directory_terms("kind").await.unwrap();
+    let r = w.nurse.get("/api/v1/resources/terms").await;
+    assert_eq!(r.json()["kinds"][11]["label"], "通いの場・サロン");
     assert_eq!(kinds.len(), kumanet_core::policy::directory::DEFAULT_KINDS.len(), "the taxonomy of the issue");
     let r = w
         .center
