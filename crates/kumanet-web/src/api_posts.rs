@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, WebError};
 use crate::gate::{Ctx, Resolved};
 use crate::html::posts::BeforeQuery;
-use crate::service::admin::audit_view;
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
@@ -75,20 +74,13 @@ fn draft_json(d: &Draft) -> Value {
 
 async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) -> ApiResult {
     let room = r.room()?;
-    let cards = posts::timeline(&app, &ctx, &room, part, before).await?;
     let action = match part {
         Part::Shared => AuditAction::SharedPartViewed,
         Part::Professional => AuditAction::GroupViewed,
         Part::Board => AuditAction::BoardViewed,
     };
-    audit_view(
-        &app,
-        &ctx,
-        action,
-        Some(room.audit_target()),
-        json!({ "room_id": room.id()?, "posts": cards.len(), "api": true }),
-    )
-    .await?;
+    let view = posts::View { action, details: json!({ "room_id": room.id()?, "before": before, "api": true }) };
+    let cards = posts::timeline(&app, &ctx, &room, part, before, view).await?;
     let older = match cards.first() {
         Some(c) if cards.len() as i64 == posts::TIMELINE_PAGE => Some(c.post.seq),
         _ => None,

@@ -22,6 +22,7 @@ use crate::gate::{Ctx, Resolved};
 use crate::room::Room;
 use crate::service::admin::audit_view;
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
+use crate::service::posts::View;
 use crate::App;
 
 #[derive(Template)]
@@ -89,8 +90,9 @@ async fn board_page(
     form: FormState,
     before: Option<i64>,
 ) -> Result<Response, WebError> {
-    let tl = super::posts::timeline(app, ctx, &Room::Board(b.clone()), Part::Board, before).await?;
     let members = app.store.board_members(&b.board.id).await?;
+    let view = View { action: AuditAction::BoardViewed, details: serde_json::json!({ "members": members.len() }) };
+    let tl = super::posts::timeline(app, ctx, &Room::Board(b.clone()), Part::Board, before, view).await?;
     let invitations =
         if b.is_manager { app.store.pending_board_invitations_of(&b.board.id).await? } else { Vec::new() };
     // Managers find whom to invite in the staff directory: approved professionals, the center's
@@ -103,14 +105,6 @@ async fn board_page(
     } else {
         Vec::new()
     };
-    audit_view(
-        app,
-        ctx,
-        AuditAction::BoardViewed,
-        Some(("board", &b.board.id)),
-        serde_json::json!({ "members": members.len(), "posts": tl.cards.len() }),
-    )
-    .await?;
     let failed = form.has_errors();
     let resp = render(&BoardPage {
         chrome: Chrome::new(ctx, &format!("掲示板「{}」", b.board.name)),

@@ -23,6 +23,7 @@ use crate::gate::{Ctx, Resolved};
 use crate::room::Room;
 use crate::service::admin::audit_view;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
+use crate::service::posts::View;
 use crate::App;
 
 async fn view_audit(
@@ -390,8 +391,12 @@ async fn group_page(
     invitee: Option<&str>,
 ) -> Result<Response, WebError> {
     let group = p.group.clone().ok_or(WebError::NotFound)?;
-    let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before).await?;
     let members = app.store.members(&group.id).await?;
+    let view = View {
+        action: AuditAction::GroupViewed,
+        details: serde_json::json!({ "group_id": group.id, "members": members.len() }),
+    };
+    let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before, view).await?;
     let me = ctx.user_id();
     let manager = patients::manages(ctx, &p);
     let (invitations, requests) = if manager {
@@ -413,14 +418,6 @@ async fn group_page(
         (true, None) => invite_candidates(app, &q, may_invite).await?,
         (false, _) => Vec::new(),
     };
-    view_audit(
-        app,
-        ctx,
-        AuditAction::GroupViewed,
-        &p,
-        serde_json::json!({ "group_id": group.id, "members": members.len() }),
-    )
-    .await?;
     let proposal = app.store.family_proposal(&group.id).await?;
     let agreement = patients::agreement(app, ctx, &group.id).await?;
     let my_vote = proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == me).map(|v| v.agree));
@@ -600,9 +597,9 @@ pub async fn shared_get(
     let p = r.patient_ctx()?;
     let group = p.group.clone().ok_or(WebError::NotFound)?;
     let members = app.store.members(&group.id).await?;
-    let tl = super::posts::timeline(&app, &ctx, &Room::Group(p.clone()), Part::Shared, q.before).await?;
+    let view = View { action: AuditAction::SharedPartViewed, details: serde_json::json!({ "group_id": group.id }) };
+    let tl = super::posts::timeline(&app, &ctx, &Room::Group(p.clone()), Part::Shared, q.before, view).await?;
     let family = app.store.family_members(&group.id).await?;
-    view_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, serde_json::json!({ "group_id": group.id })).await?;
     Ok(render(&SharedPage {
         chrome: Chrome::new(&ctx, &format!("{}さんのグループ(患者・家族と共有)", p.patient.name)),
         tl,

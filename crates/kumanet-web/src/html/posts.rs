@@ -53,8 +53,9 @@ pub async fn timeline(
     room: &Room,
     part: Part,
     before: Option<i64>,
+    view: posts::View,
 ) -> Result<Timeline, WebError> {
-    let cards = posts::timeline(app, ctx, room, part, before).await?;
+    let cards = posts::timeline(app, ctx, room, part, before, view).await?;
     let older = match cards.first() {
         Some(c) if cards.len() as i64 == posts::TIMELINE_PAGE => Some(c.post.seq),
         _ => None,

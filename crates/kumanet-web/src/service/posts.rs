@@ -7,7 +7,7 @@ use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::authz::{decide, Action, PostFacts};
 use kumanet_core::policy::naming::{KnownPatient, NameHit, NameMatcher};
 use kumanet_core::policy::post::{brevity_advice, content_hash, parse_body, segments, Part, Segment};
-use kumanet_store::{AttachmentMeta, NewPost, PostAck, PostMeta, PostView, Tx};
+use kumanet_store::{AttachmentMeta, NewAudit, NewPost, PostAck, PostMeta, PostView, Tx};
 use serde::Deserialize;
 
 use super::new_id;
@@ -225,25 +225,38 @@ pub async fn ack(app: &App, ctx: &Ctx, room: &Room, meta: &PostMeta) -> Result<(
     Ok(())
 }
 
-/// Move the reader's cursor to `seq`; the authors' pages update their "既読".
-pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -> Result<(), WebError> {
-    let ev = LiveEvent {
-        room: room.to_string(),
-        part,
-        kind: LiveKind::Read,
-        post_id: None,
-        user_id: Some(ctx.user_id().to_string()),
-        from_seq: 0,
-        to_seq: seq,
-    };
-    let (me, now) = (ctx.user_id().to_string(), ctx.now);
+/// Move the reader's cursor to `seq` (and write `view`, the audit row of what they looked at, in
+/// the same commit); the authors' pages update their "既読".
+async fn read_and_audit(
+    app: &App,
+    ctx: &Ctx,
+    room: &str,
+    part: Part,
+    seq: Option<i64>,
+    view: Option<NewAudit>,
+) -> Result<(), WebError> {
+    let (me, now, room) = (ctx.user_id().to_string(), ctx.now, room.to_string());
     let out = app
         .store
         .write(move |tx| {
             Box::pin(async move {
+                if let Some(row) = view {
+                    tx.audit(row).await?;
+                }
                 let mut out = Outbox::default();
-                if tx.mark_read(&ev.room, part, &me, seq, now).await? {
-                    out.add(tx, ev).await?;
+                if let Some(seq) = seq {
+                    if tx.mark_read(&room, part, &me, seq, now).await? {
+                        let ev = LiveEvent {
+                            room,
+                            part,
+                            kind: LiveKind::Read,
+                            post_id: None,
+                            user_id: Some(me),
+                            from_seq: 0,
+                            to_seq: seq,
+                        };
+                        out.add(tx, ev).await?;
+                    }
                 }
                 Ok(out)
             })
@@ -251,6 +264,11 @@ pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -
         .await?;
     out.after_commit(&app.live);
     Ok(())
+}
+
+/// Move the reader's cursor to `seq`; the authors' pages update their "既読".
+pub async fn mark_read(app: &App, ctx: &Ctx, room: &str, part: Part, seq: i64) -> Result<(), WebError> {
+    read_and_audit(app, ctx, room, part, Some(seq), None).await
 }
 
 /// A post as one viewer sees it: text, marks, and what they may do with it.
@@ -340,21 +358,27 @@ pub async fn open(
     Ok((card, versions))
 }
 
-/// The latest posts of a room's part for the viewer, and the cursor moved to the newest.
+/// What a view of a room writes to the audit log (R11.1): the action and its details.
+pub struct View {
+    pub action: AuditAction,
+    pub details: serde_json::Value,
+}
+
+/// The latest posts of a room's part for the viewer, the cursor moved to the newest, and the
+/// view audited: the cursor and the audit row share one commit.
 pub async fn timeline(
     app: &App,
     ctx: &Ctx,
     room: &Room,
     part: Part,
     before: Option<i64>,
+    view: View,
 ) -> Result<Vec<PostCard>, WebError> {
     let room_id = room.id()?;
     let posts = app.store.posts(room_id, part, before, TIMELINE_PAGE).await?;
-    if before.is_none() {
-        if let Some(last) = posts.last() {
-            mark_read(app, ctx, room_id, part, last.seq).await?;
-        }
-    }
+    let seq = if before.is_none() { posts.last().map(|p| p.seq) } else { None };
+    let row = room.audit_on(ctx.audit(view.action, AuditResult::Ok)).details(view.details);
+    read_and_audit(app, ctx, room_id, part, seq, Some(row)).await?;
     cards(app, ctx, room, posts).await
 }
 
