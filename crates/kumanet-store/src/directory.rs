@@ -140,19 +140,19 @@ impl Store {
             cond.push("e.vacancies > 0".to_string());
         }
         let cond = cond.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM directory_entries e WHERE {cond}");
-        let total: i64 = on_read!(self, |c| {
-            let mut query = sqlx::query_scalar(&count_sql);
-            for b in &binds {
-                query = query.bind(b);
-            }
-            query.fetch_one(c).await?
-        });
         let limit = q.limit.clamp(1, 20_000);
+        let offset = usize::try_from(q.offset.max(0)).unwrap_or(0);
         if q.by_name || q.words.is_empty() {
+            let count_sql = format!("SELECT COUNT(*) FROM directory_entries e WHERE {cond}");
+            let total: i64 = on_read!(self, |c| {
+                let mut query = sqlx::query_scalar(&count_sql);
+                for b in &binds {
+                    query = query.bind(b);
+                }
+                query.fetch_one(c).await?
+            });
             let sql = format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE {cond} ORDER BY e.kana, e.name, e.id LIMIT {limit} OFFSET {}",
-                q.offset.max(0)
+                "SELECT {COLUMNS} FROM {FROM} WHERE {cond} ORDER BY e.kana, e.name, e.id LIMIT {limit} OFFSET {offset}"
             );
             let page = on_read!(self, |c| {
                 let mut query = sqlx::query(&sql);
@@ -163,35 +163,47 @@ impl Store {
             });
             return Ok((page, total));
         }
-        // By relevance: rank every match on its searched fields, then read the page.
-        let rank_sql =
-            format!("SELECT e.id, e.name, e.kana, e.services, e.notes FROM directory_entries e WHERE {cond}");
-        let rows: Vec<(String, String, String, String, String)> = on_read!(self, |c| {
+        // By relevance: rank every match on its stored folded text (name|kana|services|notes),
+        // then read the page in one query.
+        let rank_sql = format!("SELECT e.id, e.kana, e.search_text FROM directory_entries e WHERE {cond}");
+        let rows: Vec<(String, String, String)> = on_read!(self, |c| {
             let mut query = sqlx::query_as(&rank_sql);
             for b in &binds {
                 query = query.bind(b);
             }
             query.fetch_all(c).await?
         });
+        let total = rows.len() as i64;
         let folded: Vec<String> = q.words.iter().map(|w| fold(w).to_lowercase()).collect();
         let mut ranked: Vec<(i64, String, String)> = rows
             .into_iter()
-            .map(|(id, name, kana, services, notes)| {
-                let f = |s: &str| fold(s).to_lowercase();
-                (relevance(&folded, &f(&name), &f(&kana), &f(&services), &f(&notes)), kana, id)
+            .map(|(id, kana, text)| {
+                let mut parts = text.splitn(4, '|');
+                let (name, kana_f, services, notes) = (
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
+                (relevance(&folded, name, kana_f, services, notes), kana, id)
             })
             .collect();
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then_with(|| a.2.cmp(&b.2)));
-        let ids: Vec<String> = ranked
-            .into_iter()
-            .skip(usize::try_from(q.offset.max(0)).unwrap_or(0))
-            .take(usize::try_from(limit).unwrap_or(0))
-            .map(|(_, _, id)| id)
-            .collect();
-        let mut page = Vec::with_capacity(ids.len());
-        for id in &ids {
-            page.extend(self.directory_entry(id).await?);
+        let ids: Vec<String> =
+            ranked.into_iter().skip(offset).take(usize::try_from(limit).unwrap_or(0)).map(|(_, _, id)| id).collect();
+        if ids.is_empty() {
+            return Ok((Vec::new(), total));
         }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let page_sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE e.id IN ({})", marks.join(", "));
+        let mut page = on_read!(self, |c| {
+            let mut query = sqlx::query(&page_sql);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(c).await?.iter().map(row_to_entry).collect::<Result<Vec<_>>>()?
+        });
+        page.sort_by_key(|e| ids.iter().position(|id| *id == e.id));
         Ok((page, total))
     }
 }

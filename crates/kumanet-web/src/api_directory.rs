@@ -44,7 +44,7 @@ pub async fn search(State(app): State<App>, Extension(ctx): Extension<Ctx>, Quer
     let (results, total) = app.store.search_directory(&f.query(&kinds, &areas, PAGE)).await?;
     let today = dir::today(&ctx);
     Ok(Json(json!({
-        "total": total, "page": f.page.unwrap_or(1).max(1), "per_page": PAGE,
+        "total": total, "page": f.page.unwrap_or(1).clamp(1, 10_000), "per_page": PAGE,
         "results": results.iter().map(|e| entry_json(e, &kinds, &areas, &today)).collect::<Vec<_>>(),
     }))
     .into_response())

@@ -359,9 +359,10 @@ pub fn search_words(q: &str) -> Vec<String> {
 }
 
 /// How well an entry matches the words (each word is known to match somewhere): the name counts
-/// most, then the kana and the services, then the notes.
+/// most, then the kana and the services, then the notes. Words and fields come folded alike (the
+/// store's `search_text`), so this compares them as they are.
 pub fn relevance(words: &[String], name: &str, kana: &str, services: &str, notes: &str) -> i64 {
-    let has = |hay: &str, w: &str| hay.to_lowercase().contains(&w.to_lowercase());
+    let has = |hay: &str, w: &str| hay.contains(w);
     words
         .iter()
         .map(|w| {

@@ -60,3 +60,5 @@ CREATE INDEX directory_entries_kind_idx ON directory_entries (kind, area);
 CREATE INDEX directory_entries_kana_idx ON directory_entries (kana, name);
 CREATE INDEX directory_entries_facility_idx ON directory_entries (facility_id);
 CREATE INDEX directory_entries_confirmed_idx ON directory_entries (confirmed_on);
+-- Words of 3+ characters can use a trigram index (LIKE '%…%'); shorter ones scan the table.
+CREATE INDEX directory_entries_search_trgm ON directory_entries USING gin (search_text public.gin_trgm_ops);
