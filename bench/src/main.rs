@@ -4,6 +4,7 @@
 //! each, and everything it created (data directory, PostgreSQL schema) removed at the end.
 //! See bench/README.md.
 
+mod directory;
 mod phases;
 mod region;
 mod server;
@@ -26,12 +27,16 @@ pub type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 const USAGE: &str = "\
 kumanet-bench [--db sqlite|postgres] [--quick] [--staff N] [--groups N] [--members N]
               [--posts-per-poster N] [--stored-posts N] [--idle N] [--timeline-readers N]
+              [--directory-entries N] [--directory-requests N] [--directory-only]
               [--pg-url URL] [--server-bin PATH] [--no-build]
 
 Builds a region in a fresh database, starts `kumanet serve` on 127.0.0.1 and prints posts/s and
 post latency at 16 and 64 posters, post → live delivery latency, timeline latency, search
-latency (when search exists) and the server's memory with many idle live connections.
---quick: a small region for a smoke run (under a minute). See bench/README.md.";
+latency (when search exists), resource-directory search latency and the server's memory with
+many idle live connections.
+--quick: a small region for a smoke run (under a minute).
+--directory-only: only the directory (no stored posts unless --stored-posts, no posting,
+delivery, timeline, search or idle phases). See bench/README.md.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Db {
@@ -49,6 +54,11 @@ struct Opts {
     delivery_rounds: usize,
     timeline_requests: usize,
     timeline_readers: usize,
+    /// Resource-directory entries seeded before the run (0: no directory phase).
+    directory_entries: usize,
+    /// Requests per kind of directory query.
+    directory_requests: usize,
+    directory_only: bool,
     pg_url: String,
     server_bin: Option<PathBuf>,
     build: bool,
@@ -67,6 +77,9 @@ impl Opts {
                 delivery_rounds: 5,
                 timeline_requests: 200,
                 timeline_readers: 4,
+                directory_entries: 2_000,
+                directory_requests: 100,
+                directory_only: false,
                 pg_url: String::new(),
                 server_bin: None,
                 build: true,
@@ -81,12 +94,16 @@ impl Opts {
                 delivery_rounds: 10,
                 timeline_requests: 2_000,
                 timeline_readers: 4,
+                directory_entries: 20_000,
+                directory_requests: 300,
+                directory_only: false,
                 pg_url: String::new(),
                 server_bin: None,
                 build: true,
             }
         };
         o.pg_url = "postgres://postgres@127.0.0.1:5432/test".into();
+        let mut stored_posts_given = false;
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -104,9 +121,15 @@ impl Opts {
                 "--groups" => o.sizes.groups = number()?,
                 "--members" => o.sizes.members = number()?,
                 "--posts-per-poster" => o.posts_per_poster = number()?,
-                "--stored-posts" => o.sizes.stored_posts = number()?,
+                "--stored-posts" => {
+                    o.sizes.stored_posts = number()?;
+                    stored_posts_given = true;
+                }
                 "--idle" => o.idle = number()?,
                 "--timeline-readers" => o.timeline_readers = number()?,
+                "--directory-entries" => o.directory_entries = number()?,
+                "--directory-requests" => o.directory_requests = number()?,
+                "--directory-only" => o.directory_only = true,
                 "--pg-url" => o.pg_url = value()?.clone(),
                 "--server-bin" => o.server_bin = Some(PathBuf::from(value()?)),
                 "--no-build" => o.build = false,
@@ -116,6 +139,16 @@ impl Opts {
         }
         if o.sizes.staff < 10 || o.sizes.groups == 0 || o.sizes.members < 2 {
             return Err("the region needs at least 10 staff (one in ten is a doctor), 1 group and 2 members".into());
+        }
+        if o.directory_only {
+            if o.directory_entries == 0 || o.directory_requests == 0 {
+                return Err("--directory-only needs --directory-entries and --directory-requests above 0".into());
+            }
+            // The posts are not read in this run: none stored unless asked for.
+            if !stored_posts_given {
+                o.sizes.stored_posts = 0;
+            }
+            o.idle = 0;
         }
         Ok(o)
     }
@@ -151,7 +184,7 @@ struct Database {
 async fn run(o: &Opts) -> R<()> {
     let needed = (o.idle + o.delivery_groups * o.sizes.members + 1_000) as u64;
     if let Some(limit) = server::open_files_limit() {
-        if limit < needed {
+        if limit < needed && !o.directory_only {
             return Err(format!(
                 "the open-files limit is {limit}; {needed} are needed for {} idle connections: run `ulimit -n 20000` first",
                 o.idle
@@ -271,6 +304,8 @@ async fn measure(o: &Opts, bin: &Path, dir: &Path, db: &Database) -> R<()> {
     )
     .await?;
     let region = region::seed(&store, &o.sizes).await?;
+    let seconds_directory =
+        if o.directory_entries > 0 { directory::seed(&store, &region, o.directory_entries).await? } else { 0.0 };
     store.close().await;
 
     let server = Server::start(bin, dir, &db.server_url, &key_file).await?;
@@ -307,11 +342,31 @@ async fn measure(o: &Opts, bin: &Path, dir: &Path, db: &Database) -> R<()> {
         region.seconds_people,
         region.seconds_posts
     );
+    if o.directory_entries > 0 {
+        println!(
+            "directory: {} resource entries ({:.1} s to seed), {} requests per kind of query, {} readers",
+            o.directory_entries, seconds_directory, o.directory_requests, o.timeline_readers
+        );
+    }
     print_rows(&rows);
     Ok(())
 }
 
 async fn phases_in_order(o: &Opts, api: &Api, server: &Server, region: &region::Region, rows: &mut Vec<Row>) -> R<()> {
+    if !o.directory_only {
+        traffic_phases(o, api, region, rows).await?;
+    }
+    if o.directory_entries > 0 && o.directory_requests > 0 {
+        directory_phase(o, api, region, rows).await?;
+    }
+    if !o.directory_only {
+        idle_phase(o, server, api, region, rows).await?;
+    }
+    Ok(())
+}
+
+/// Posting, delivery, timeline and search.
+async fn traffic_phases(o: &Opts, api: &Api, region: &region::Region, rows: &mut Vec<Row>) -> R<()> {
     // Warm-up, not measured: every poster reads its timeline once (connections, caches).
     for i in 0..64 {
         let (g, u) = region.member(i, i / region.groups.len());
@@ -400,7 +455,71 @@ async fn phases_in_order(o: &Opts, api: &Api, server: &Server, region: &region::
         }
         None => rows.push(row("search", "not implemented yet", "p99 ≤ 100 ms", None)),
     }
+    Ok(())
+}
 
+/// Issue 6, R12.1: directory search, each kind of query on its own line, then all together.
+async fn directory_phase(o: &Opts, api: &Api, region: &region::Region, rows: &mut Vec<Row>) -> R<()> {
+    let readers = o.timeline_readers;
+    println!(
+        "directory: {} kinds of query × {} requests, {readers} readers, {} entries …",
+        directory::QUERIES.len(),
+        o.directory_requests,
+        o.directory_entries
+    );
+    let limit = Duration::from_millis(100);
+    let Some(d) = directory::search(api, region, o.directory_requests, readers).await? else {
+        rows.push(row("directory search", "not implemented yet", "p99 ≤ 100 ms", None));
+        return Ok(());
+    };
+    for (q, f) in directory::QUERIES.iter().zip(&d.per_query) {
+        let params: Vec<String> = q.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  {:<22} {:>6} matches, {:>2} on the page: {}", q.label, f.total, f.page, params.join("&"));
+        if f.page == 0 {
+            println!("  warning: {} returned an empty page", q.label);
+        }
+    }
+    if let Some(rare) = d.per_query.get(3) {
+        if rare.total != 1 {
+            println!("  warning: the rare word matched {} entries, not 1", rare.total);
+        }
+    }
+    for (q, f) in directory::QUERIES.iter().zip(&d.per_query) {
+        rows.push(row(
+            format!("directory p50/p99: {}", q.label),
+            format!("{} (n={})", p50_p99(&f.latency), f.latency.len()),
+            "p99 ≤ 100 ms",
+            p99_within(&f.latency, limit).map(|ok| ok && f.errors == 0),
+        ));
+    }
+    rows.push(row(
+        "directory p50/p99: all kinds",
+        format!("{} (n={})", p50_p99(&d.all), d.all.len()),
+        "p99 ≤ 100 ms",
+        p99_within(&d.all, limit).map(|ok| ok && d.errors == 0),
+    ));
+    rows.push(row(
+        "  directory searches/s",
+        format!("{:.0} ({} readers)", d.all.len() as f64 / d.took.as_secs_f64().max(1e-9), readers),
+        "",
+        None,
+    ));
+    if d.errors > 0 {
+        rows.push(row(
+            "  failed directory searches",
+            format!("{} of {}", d.errors, d.errors + d.all.len()),
+            "",
+            Some(false),
+        ));
+        if let Some(e) = &d.first_error {
+            println!("  first failure: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Memory with many idle live connections.
+async fn idle_phase(o: &Opts, server: &Server, api: &Api, region: &region::Region, rows: &mut Vec<Row>) -> R<()> {
     println!("idle: opening {} live connections …", o.idle);
     let idle = phases::open_idle(api, region, o.idle).await;
     tokio::time::sleep(Duration::from_secs(3)).await;

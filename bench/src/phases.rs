@@ -15,7 +15,7 @@ use crate::region::{body, Region, UserInfo};
 use crate::stats::Samples;
 use crate::R;
 
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The JSON API and the live stream, as a signed-in member uses them.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ impl Api {
         Ok(Api { client, base: Arc::new(base) })
     }
 
-    fn get(&self, path: &str, u: &UserInfo) -> reqwest::RequestBuilder {
+    pub(crate) fn get(&self, path: &str, u: &UserInfo) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path}", self.base)).header("cookie", format!("kumanet_session={}", u.token))
     }
 

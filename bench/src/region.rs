@@ -47,6 +47,10 @@ pub struct Region {
     pub users: Vec<UserInfo>,
     pub groups: Vec<GroupInfo>,
     pub facilities: usize,
+    /// The facilities' ids (the directory links some of its entries to them).
+    pub facility_ids: Vec<String>,
+    /// The support-center account (the directory's entries are written as it).
+    pub center_id: String,
     pub seconds_people: f64,
     pub seconds_posts: f64,
 }
@@ -280,7 +284,15 @@ pub async fn seed(store: &Store, sizes: &Sizes) -> R<Region> {
         }
     }
     tx.commit().await?;
-    Ok(Region { users, groups, facilities: facilities.len(), seconds_people, seconds_posts })
+    Ok(Region {
+        users,
+        groups,
+        facilities: facilities.len(),
+        facility_ids: facilities,
+        center_id: center.id,
+        seconds_people,
+        seconds_posts,
+    })
 }
 
 fn new_user(login: &str, role: Role, profession: Profession, facility: &str, hash: &str) -> NewUser {

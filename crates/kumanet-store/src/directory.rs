@@ -2,7 +2,9 @@
 //! filed under, and the search over them (words as substrings of the folded text, filters by kind,
 //! area, day and vacancy, ordered by relevance or by name, in pages).
 
-use kumanet_core::policy::directory::{relevance, EntryFields, Term};
+use kumanet_core::policy::directory::{
+    EntryFields, Term, WEIGHT_KANA, WEIGHT_NAME, WEIGHT_NAME_START, WEIGHT_NOTES, WEIGHT_SERVICES,
+};
 use kumanet_core::policy::naming::fold;
 use kumanet_core::Micros;
 use serde::Serialize;
@@ -141,69 +143,66 @@ impl Store {
         }
         let cond = cond.join(" AND ");
         let limit = q.limit.clamp(1, 20_000);
-        let offset = usize::try_from(q.offset.max(0)).unwrap_or(0);
-        if q.by_name || q.words.is_empty() {
+        let offset = q.offset.max(0);
+        let order = if q.by_name || q.words.is_empty() {
+            "e.kana, e.name, e.id".to_string()
+        } else {
+            // By relevance, ranked in SQL on the stored folded text "name|kana|services|notes"
+            // with the weights of `kumanet_core::policy::directory::relevance`: a word is in the
+            // name when three separators follow it, in the kana when one precedes and two follow,
+            // and so on.
+            let mut score = Vec::new();
+            for w in q.words.iter().map(|w| fold(w).to_lowercase()).filter(|w| !w.is_empty()) {
+                let e = like(&w);
+                let e = &e[1..e.len() - 1];
+                for (pattern, weight) in [
+                    (format!("%{e}%|%|%|%"), WEIGHT_NAME),
+                    (format!("{e}%|%|%|%"), WEIGHT_NAME_START),
+                    (format!("%|%{e}%|%|%"), WEIGHT_KANA),
+                    (format!("%|%|%{e}%|%"), WEIGHT_SERVICES),
+                    (format!("%|%|%|%{e}%"), WEIGHT_NOTES),
+                ] {
+                    score.push(format!(
+                        "CASE WHEN e.search_text LIKE {} ESCAPE '\\' THEN {weight} ELSE 0 END",
+                        arg(pattern, &mut binds)
+                    ));
+                }
+            }
+            if score.is_empty() {
+                "e.kana, e.id".to_string()
+            } else {
+                format!("{} DESC, e.kana, e.id", score.join(" + "))
+            }
+        };
+        // One scan: the page and, with it, how many match in all.
+        let sql = format!(
+            "SELECT {COLUMNS}, COUNT(*) OVER () AS total FROM {FROM} WHERE {cond} ORDER BY {order} \
+             LIMIT {limit} OFFSET {offset}"
+        );
+        let (page, total) = on_read!(self, |c| {
+            let mut query = sqlx::query(&sql);
+            for b in &binds {
+                query = query.bind(b);
+            }
+            let rows = query.fetch_all(c).await?;
+            let total = match rows.first() {
+                Some(r) => r.int("total")?,
+                None => 0,
+            };
+            (rows.iter().map(row_to_entry).collect::<Result<Vec<_>>>()?, total)
+        });
+        if page.is_empty() && offset > 0 {
+            // Past the last page: the count alone.
             let count_sql = format!("SELECT COUNT(*) FROM directory_entries e WHERE {cond}");
             let total: i64 = on_read!(self, |c| {
                 let mut query = sqlx::query_scalar(&count_sql);
-                for b in &binds {
+                for b in binds.iter().take(cond.matches('$').count()) {
                     query = query.bind(b);
                 }
                 query.fetch_one(c).await?
             });
-            let sql = format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE {cond} ORDER BY e.kana, e.name, e.id LIMIT {limit} OFFSET {offset}"
-            );
-            let page = on_read!(self, |c| {
-                let mut query = sqlx::query(&sql);
-                for b in &binds {
-                    query = query.bind(b);
-                }
-                query.fetch_all(c).await?.iter().map(row_to_entry).collect::<Result<Vec<_>>>()?
-            });
             return Ok((page, total));
         }
-        // By relevance: rank every match on its stored folded text (name|kana|services|notes),
-        // then read the page in one query.
-        let rank_sql = format!("SELECT e.id, e.kana, e.search_text FROM directory_entries e WHERE {cond}");
-        let rows: Vec<(String, String, String)> = on_read!(self, |c| {
-            let mut query = sqlx::query_as(&rank_sql);
-            for b in &binds {
-                query = query.bind(b);
-            }
-            query.fetch_all(c).await?
-        });
-        let total = rows.len() as i64;
-        let folded: Vec<String> = q.words.iter().map(|w| fold(w).to_lowercase()).collect();
-        let mut ranked: Vec<(i64, String, String)> = rows
-            .into_iter()
-            .map(|(id, kana, text)| {
-                let mut parts = text.splitn(4, '|');
-                let (name, kana_f, services, notes) = (
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or(""),
-                );
-                (relevance(&folded, name, kana_f, services, notes), kana, id)
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then_with(|| a.2.cmp(&b.2)));
-        let ids: Vec<String> =
-            ranked.into_iter().skip(offset).take(usize::try_from(limit).unwrap_or(0)).map(|(_, _, id)| id).collect();
-        if ids.is_empty() {
-            return Ok((Vec::new(), total));
-        }
-        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let page_sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE e.id IN ({})", marks.join(", "));
-        let mut page = on_read!(self, |c| {
-            let mut query = sqlx::query(&page_sql);
-            for id in &ids {
-                query = query.bind(id);
-            }
-            query.fetch_all(c).await?.iter().map(row_to_entry).collect::<Result<Vec<_>>>()?
-        });
-        page.sort_by_key(|e| ids.iter().position(|id| *id == e.id));
         Ok((page, total))
     }
 }

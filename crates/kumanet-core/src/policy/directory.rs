@@ -368,24 +368,31 @@ pub fn relevance(words: &[String], name: &str, kana: &str, services: &str, notes
         .map(|w| {
             let mut s = 0;
             if has(name, w) {
-                s += 8;
+                s += WEIGHT_NAME;
                 if name.starts_with(w.as_str()) {
-                    s += 4;
+                    s += WEIGHT_NAME_START;
                 }
             }
             if has(kana, w) {
-                s += 4;
+                s += WEIGHT_KANA;
             }
             if has(services, w) {
-                s += 4;
+                s += WEIGHT_SERVICES;
             }
             if has(notes, w) {
-                s += 1;
+                s += WEIGHT_NOTES;
             }
             s
         })
         .sum()
 }
+
+/// The weights of `relevance` (the store ranks with the same ones in SQL).
+pub const WEIGHT_NAME: i64 = 8;
+pub const WEIGHT_NAME_START: i64 = 4;
+pub const WEIGHT_KANA: i64 = 4;
+pub const WEIGHT_SERVICES: i64 = 4;
+pub const WEIGHT_NOTES: i64 = 1;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
