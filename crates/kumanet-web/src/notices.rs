@@ -123,7 +123,9 @@ pub async fn send_digests(app: &App) -> Result<usize, WebError> {
         if !digest_due(now, app.store.last_mail(&t.user_id, "digest").await?) {
             continue;
         }
-        let unread: i64 = app.store.unread_counts(&t.user_id).await?.iter().map(|(_, _, n)| n).sum();
+        // Unread posts in the user's groups and on their boards (R5.4).
+        let unread: i64 = app.store.unread_counts(&t.user_id).await?.iter().map(|(_, _, n)| n).sum::<i64>()
+            + app.store.boards_of(&t.user_id).await?.iter().map(|b| b.unread).sum::<i64>();
         if unread == 0 {
             continue;
         }

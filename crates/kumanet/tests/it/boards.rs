@@ -12,6 +12,12 @@ fn details(row: &kumanet_store::AuditRow) -> serde_json::Value {
 /// A board started by the doctor; the pharmacist invited and joined.
 pub async fn board_of_two(srv: &Srv) -> (Team, String) {
     let t = team(srv).await;
+    let (board, _) = board_with(srv, &t).await;
+    (t, board)
+}
+
+/// A board started by the team's doctor with the pharmacist as a member: (board, invitation).
+pub async fn board_with(srv: &Srv, t: &Team) -> (String, String) {
     let r = t.doctor.post_form("/boards", &[("name", "北地区 多職種連携の会"), ("purpose", "研修会と連絡")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let board = r.location().trim_start_matches("/boards/").to_string();
@@ -20,7 +26,7 @@ pub async fn board_of_two(srv: &Srv) -> (Team, String) {
     let inv = srv.store.pending_board_invitations_for(&t.pharmacist_id).await.unwrap().pop().unwrap().id;
     let r = t.pharmacist.post_form(&format!("/board-invitations/{inv}"), &[("decision", "accept")]).await;
     assert_eq!((r.status, r.location()), (303, format!("/boards/{board}").as_str()));
-    (t, board)
+    (board, inv)
 }
 
 /// Preview then confirm on a board; the id of the new post.

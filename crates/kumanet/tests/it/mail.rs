@@ -206,12 +206,16 @@ async fn notices_story(backend: Backend) {
     // The digest at 18:00 Japan time: the doctor has one unread post (the pharmacist's).
     let r = t.pharmacist.post_form(&format!("/groups/{group}/posts"), &[("body", "残薬を確認しました")]).await;
     assert_eq!(r.status, 303);
+    // ... and one on a board they share (R5.4): the digest counts both.
+    let (board, _) = crate::boards::board_with(&srv, &t).await;
+    let r = t.pharmacist.post_form(&format!("/boards/{board}/posts"), &[("body", "研修会の資料を置きました")]).await;
+    assert_eq!(r.status, 303);
     assert_eq!(kumanet_web::notices::send_digests(&srv.app).await.unwrap(), 1, "14:05 is after yesterday's 18:00");
     assert_eq!(kumanet_web::notices::send_digests(&srv.app).await.unwrap(), 0, "once per day");
     let got = smtp.wait_for(2).await;
     assert_eq!(got[1].to, vec!["dr@clinic.test".to_string()]);
     let (subject, body) = decode(&got[1]);
-    assert!(subject.contains("未読の投稿が1件あります"), "{subject}");
+    assert!(subject.contains("未読の投稿が2件あります"), "{subject}");
     assert!(!body.contains("残薬") && !body.contains("一郎"));
     srv.clock.advance(4 * 3600 * 1_000_000);
     assert_eq!(kumanet_web::notices::send_digests(&srv.app).await.unwrap(), 1, "18:05: today's digest");
