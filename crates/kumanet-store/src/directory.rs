@@ -30,6 +30,8 @@ pub struct DirectoryQuery {
     /// 0 = Monday … 6 = Sunday.
     pub day: Option<u8>,
     pub vacancy: bool,
+    /// Only the entries of this Kumanet facility.
+    pub facility: Option<String>,
     pub by_name: bool,
     pub offset: i64,
     pub limit: i64,
@@ -140,6 +142,9 @@ impl Store {
         }
         if q.vacancy {
             cond.push("e.vacancies > 0".to_string());
+        }
+        if let Some(f) = &q.facility {
+            cond.push(format!("e.facility_id = {}", arg(f.clone(), &mut binds)));
         }
         let cond = cond.join(" AND ");
         let limit = q.limit.clamp(1, 20_000);

@@ -76,6 +76,7 @@ impl SearchPage {
             ("day", self.f.day.as_str()),
             ("vacancy", self.f.vacancy.as_str()),
             ("sort", self.f.sort.as_str()),
+            ("facility", self.f.facility.as_str()),
         ];
         let mut q: Vec<(&str, String)> =
             pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.to_string())).collect();
@@ -89,6 +90,46 @@ impl SearchPage {
     }
     fn day_selected(&self, i: &usize) -> bool {
         self.f.day == i.to_string()
+    }
+    /// `text` with the searched words marked: (piece, is a match).
+    fn marked(&self, text: &str) -> Vec<(String, bool)> {
+        mark_words(text, &kumanet_core::policy::directory::search_words(&self.f.q))
+    }
+}
+
+/// Every occurrence of any of `words` in `text` marked (exact characters, longest word first).
+pub fn mark_words(text: &str, words: &[String]) -> Vec<(String, bool)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut words: Vec<Vec<char>> =
+        words.iter().map(|w| w.chars().collect()).filter(|w: &Vec<char>| !w.is_empty()).collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(w) = words.iter().find(|w| chars[i..].starts_with(w)) {
+            out.push((w.iter().collect(), true));
+            i += w.len();
+        } else {
+            match out.last_mut() {
+                Some((s, false)) => s.push(chars[i]),
+                _ => out.push((chars[i].to_string(), false)),
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn r12_1_searched_words_are_marked() {
+        let words = vec!["入浴".to_string(), "送迎".to_string()];
+        assert_eq!(
+            super::mark_words("入浴・送迎あり", &words),
+            vec![("入浴".into(), true), ("・".into(), false), ("送迎".into(), true), ("あり".into(), false)]
+        );
+        assert_eq!(super::mark_words("食事", &words), vec![("食事".to_string(), false)]);
     }
 }
 

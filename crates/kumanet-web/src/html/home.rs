@@ -25,6 +25,7 @@ struct HomePage {
     approved: bool,
     pending_applications: usize,
     staff_link: Option<String>,
+    resources_link: Option<String>,
     is_center: bool,
     notifications: Vec<Notification>,
     password_expires: Option<String>,
@@ -42,6 +43,13 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
     let pending_applications = if is_center { app.store.pending_applications().await?.len() } else { 0 };
     let staff_link = match (&u.role, &u.facility_id) {
         (Role::FacilityAdmin, Some(f)) => Some(format!("/facilities/{f}/staff")),
+        _ => None,
+    };
+    // R12.2: a facility admin keeps the facility's own directory entries current.
+    let resources_link = match (&u.role, &u.facility_id) {
+        (Role::FacilityAdmin, Some(f)) if u.status == UserStatus::Approved => {
+            Some(format!("/resources?facility={f}&sort=name"))
+        }
         _ => None,
     };
     let notifications = app.store.notifications(&u.id, 20).await?;
@@ -87,6 +95,7 @@ pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) ->
         approved: u.status == UserStatus::Approved,
         pending_applications,
         staff_link,
+        resources_link,
         is_center,
         notifications,
         password_expires: u.password_expires_at.map(jst),

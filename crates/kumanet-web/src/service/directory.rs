@@ -34,6 +34,8 @@ pub struct SearchForm {
     pub vacancy: String,
     /// "name" or "relevance" (the default when words are given).
     pub sort: String,
+    /// Only the entries of one Kumanet facility (a facility admin's own, from the home page).
+    pub facility: String,
     pub page: Option<i64>,
 }
 
@@ -67,6 +69,7 @@ impl SearchForm {
             area,
             day,
             vacancy: self.vacancy == "1",
+            facility: Some(self.facility.trim().to_string()).filter(|f| !f.is_empty()),
             by_name: self.sort == "name",
             offset: (page - 1) * limit,
             limit,

@@ -123,6 +123,9 @@ both!(r12_1_r12_2_a_shift_jis_csv_is_checked_then_imported_and_searched, |srv: S
     // Relevance puts a name match first; pages of 20.
     let r = w.nurse.get(&format!("/api/v1/resources?q={}", urlencode("ひまわり7番館"))).await;
     assert_eq!(r.json()["results"][0]["name"], "ひまわり7番館");
+    // The searched words are marked in the results.
+    let r = w.nurse.get(&format!("/resources?q={}", urlencode("入浴"))).await;
+    assert!(r.body.contains("<mark>入浴</mark>"), "{}", r.body);
     let r = w.nurse.get("/resources?sort=name&page=2").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.matches("class=\"resource\"").count(), 20);
@@ -167,6 +170,11 @@ both!(r12_2_entries_are_kept_current_by_the_center_and_each_facility, |srv: Srv|
     let id = r.location().trim_start_matches("/resources/").to_string();
     let e = srv.store.directory_entry(&id).await.unwrap().unwrap();
     assert_eq!(e.f.facility_id.as_deref(), Some(w.fac_a.as_str()));
+    // Their home page leads to the facility's own entries.
+    let home = w.admin_a.get("/").await;
+    assert!(home.body.contains(&format!("/resources?facility={}", w.fac_a)), "{}", home.body);
+    assert_eq!(total(&w.nurse.get(&format!("/api/v1/resources?facility={}", w.fac_a)).await), 1);
+    assert_eq!(total(&w.nurse.get(&format!("/api/v1/resources?facility={fac_b}")).await), 0);
     assert_eq!(e.f.days, 0b001_1111);
     // Bad input: Japanese messages next to the fields, what was typed kept, nothing changed.
     let r = w
