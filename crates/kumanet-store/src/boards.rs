@@ -105,17 +105,28 @@ impl Store {
         on_read!(self, |c| sqlx::query(&sql).bind(id).fetch_optional(c).await?.as_ref().map(row_to_board).transpose())
     }
 
-    /// The board and whether `user_id` is an active member, and a manager, of it.
+    /// The board and whether `user_id` is an active member, and a manager, of it (one query: the
+    /// gate asks this on every board route).
     pub async fn board_context(&self, board_id: &str, user_id: &str) -> Result<Option<BoardContext>> {
-        let Some(board) = self.board(board_id).await? else { return Ok(None) };
-        let role: Option<String> = on_read!(self, |c| sqlx::query_scalar(
-            "SELECT role FROM board_members WHERE board_id = $1 AND user_id = $2 AND removed_at IS NULL"
-        )
-        .bind(board_id)
-        .bind(user_id)
-        .fetch_optional(c)
-        .await?);
-        Ok(Some(BoardContext { board, is_member: role.is_some(), is_manager: role.as_deref() == Some(BOARD_MANAGER) }))
+        let sql = format!(
+            "SELECT {BOARD_COLUMNS}, m.role FROM boards b LEFT JOIN board_members m \
+             ON m.board_id = b.id AND m.user_id = $2 AND m.removed_at IS NULL WHERE b.id = $1"
+        );
+        on_read!(self, |c| sqlx::query(&sql)
+            .bind(board_id)
+            .bind(user_id)
+            .fetch_optional(c)
+            .await?
+            .as_ref()
+            .map(|r| {
+                let role = r.opt_text("role")?;
+                Ok(BoardContext {
+                    board: row_to_board(r)?,
+                    is_member: role.is_some(),
+                    is_manager: role.as_deref() == Some(BOARD_MANAGER),
+                })
+            })
+            .transpose())
     }
 
     /// The boards `user_id` is an active member of, by name, with their unread counts.

@@ -10,6 +10,7 @@ use kumanet_core::Micros;
 use serde::Serialize;
 
 use crate::db::{on_read, on_tx, RowExt};
+use crate::posts::like_pattern;
 use crate::{Result, Store, Tx};
 
 /// An entry as it is shown: its checked content, and where it stands.
@@ -79,11 +80,6 @@ fn row_to_entry(r: &impl RowExt) -> Result<DirectoryEntry> {
     })
 }
 
-/// `%text%` for LIKE, wildcards escaped (ESCAPE '\').
-fn like(text: &str) -> String {
-    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
-
 impl Store {
     /// A vocabulary ("kind" or "area"), in its order.
     pub async fn directory_terms(&self, vocabulary: &str) -> Result<Vec<Term>> {
@@ -127,7 +123,7 @@ impl Store {
         for w in &q.words {
             let w = fold(w).to_lowercase();
             if !w.is_empty() {
-                cond.push(format!("e.search_text LIKE {} ESCAPE '\\'", arg(like(&w), &mut binds)));
+                cond.push(format!("e.search_text LIKE {} ESCAPE '\\'", arg(like_pattern(&w), &mut binds)));
             }
         }
         if let Some(k) = &q.kind {
@@ -158,7 +154,7 @@ impl Store {
             // and so on.
             let mut score = Vec::new();
             for w in q.words.iter().map(|w| fold(w).to_lowercase()).filter(|w| !w.is_empty()) {
-                let e = like(&w);
+                let e = like_pattern(&w);
                 let e = &e[1..e.len() - 1];
                 for (pattern, weight) in [
                     (format!("%{e}%|%|%|%"), WEIGHT_NAME),

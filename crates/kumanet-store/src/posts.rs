@@ -347,7 +347,7 @@ pub struct SearchHit {
 const FTS_SELECTIVE: i64 = 2_000;
 
 /// `%text%` for LIKE, with the wildcard characters escaped (ESCAPE '\').
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }

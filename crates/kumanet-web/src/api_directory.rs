@@ -19,11 +19,10 @@ use crate::App;
 type ApiResult = Result<Response, ApiError>;
 
 fn term(terms: &[Term], code: &str) -> Value {
-    let label = terms.iter().find(|t| t.code == code).map_or(code, |t| t.label.as_str());
     if code.is_empty() {
         Value::Null
     } else {
-        json!({ "code": code, "label": label })
+        json!({ "code": code, "label": Term::label_of(terms, code) })
     }
 }
 

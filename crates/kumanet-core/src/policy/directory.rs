@@ -44,6 +44,11 @@ impl Term {
         let t = text.trim();
         terms.iter().find(|k| k.code == t || k.label == t)
     }
+
+    /// The label of `code` (the code itself when it is not a term any more).
+    pub fn label_of<'a>(terms: &'a [Term], code: &'a str) -> &'a str {
+        terms.iter().find(|t| t.code == code).map_or(code, |t| t.label.as_str())
+    }
 }
 
 /// An entry as typed into a form or read from a CSV row: text, not yet checked.

@@ -16,6 +16,7 @@ use kumanet_store::{DirectoryEntry, Facility, UserListItem, UserQuery};
 use serde::Deserialize;
 
 use super::facility::unprocessable;
+use super::posts::CsrfOnly;
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::{FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
@@ -35,10 +36,10 @@ impl Terms {
         Ok(Terms { kinds, areas, today: dir::today(ctx) })
     }
     pub fn kind(&self, code: &str) -> String {
-        self.kinds.iter().find(|t| t.code == code).map_or_else(|| code.to_string(), |t| t.label.clone())
+        Term::label_of(&self.kinds, code).to_string()
     }
     pub fn area(&self, code: &str) -> String {
-        self.areas.iter().find(|t| t.code == code).map_or_else(|| code.to_string(), |t| t.label.clone())
+        Term::label_of(&self.areas, code).to_string()
     }
     pub fn days(&self, days: &i64) -> String {
         days_label(*days)
@@ -349,13 +350,6 @@ pub async fn update_post(
         }
         Err(e) => Err(e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    #[allow(dead_code)]
-    csrf: Option<String>,
 }
 
 /// R12.2: "this entry is as it says, today".

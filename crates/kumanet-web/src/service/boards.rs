@@ -124,15 +124,7 @@ pub async fn open_invitations(app: &App, ctx: &Ctx) -> Result<Vec<BoardInvitatio
 
 /// Accept (and join) or decline. True when accepted.
 pub async fn answer(app: &App, ctx: &Ctx, inv: &BoardInvitation, f: &BoardAnswerForm) -> Result<bool, WebError> {
-    let accept = match f.decision.as_str() {
-        "accept" => true,
-        "decline" => false,
-        _ => {
-            let mut errors = FieldErrors::default();
-            errors.add("decision", "参加するか辞退するかを選んでください。");
-            return Err(WebError::Invalid(errors));
-        }
-    };
+    let accept = super::accept_or_decline(&f.decision)?;
     if inv.state != "pending" {
         return Err(WebError::Refused("この招待にはすでに返事をしています。".into()));
     }

@@ -166,9 +166,7 @@ pub async fn confirm(app: &App, ctx: &Ctx, entry: &DirectoryEntry) -> Result<(),
 
 /// An entry as a form shows it (labels for codes, "月・水" for the days).
 pub fn input_of(e: &DirectoryEntry, kinds: &[Term], areas: &[Term]) -> EntryInput {
-    let label = |terms: &[Term], code: &str| {
-        terms.iter().find(|t| t.code == code).map_or(code.to_string(), |t| t.label.clone())
-    };
+    let label = |terms: &[Term], code: &str| Term::label_of(terms, code).to_string();
     let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     EntryInput {
         kind: label(kinds, &e.f.kind),
@@ -403,14 +401,12 @@ pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport
         if !errors.is_empty() {
             action = RowAction::Refuse;
         }
-        match action {
-            RowAction::Create => report.created += 1,
-            RowAction::Update(_) => report.updated += 1,
-            RowAction::Refuse => report.refused += 1,
-        }
         report.rows.push(ImportRow { line, name, action, errors, fields: checked });
     }
-    report.refused = report.rows.iter().filter(|r| r.refused()).count();
+    let count = |f: fn(&RowAction) -> bool| report.rows.iter().filter(|r| f(&r.action)).count();
+    report.created = count(|a| *a == RowAction::Create);
+    report.updated = count(|a| matches!(a, RowAction::Update(_)));
+    report.refused = count(|a| *a == RowAction::Refuse);
     if report.rows.is_empty() {
         return Err(refuse("取り込む行がありません(2行目から項目を書いてください)。"));
     }

@@ -14,6 +14,19 @@ use serde::Deserialize;
 
 use crate::error::FieldErrors;
 
+/// The invitee's answer (groups and boards): "accept" is true, "decline" false.
+pub fn accept_or_decline(decision: &str) -> Result<bool, crate::error::WebError> {
+    match decision {
+        "accept" => Ok(true),
+        "decline" => Ok(false),
+        _ => {
+            let mut errors = FieldErrors::default();
+            errors.add("decision", "参加するか辞退するかを選んでください。");
+            Err(crate::error::WebError::Invalid(errors))
+        }
+    }
+}
+
 /// A new opaque identifier (random, never sequential).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

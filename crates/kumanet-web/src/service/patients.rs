@@ -403,15 +403,7 @@ pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> R
             "この招待は有効期限(14日)が切れています。招待した方に連絡してください。".into(),
         ));
     }
-    let accept = match f.decision.as_str() {
-        "accept" => true,
-        "decline" => false,
-        _ => {
-            let mut errors = FieldErrors::default();
-            errors.add("decision", "参加するか辞退するかを選んでください。");
-            return Err(WebError::Invalid(errors));
-        }
-    };
+    let accept = super::accept_or_decline(&f.decision)?;
     if accept && f.appropriate.is_none() {
         let mut errors = FieldErrors::default();
         errors.add("appropriate", "参加することがふさわしいかを確認し、チェックしてください(運用ポリシー第10条(1))。");

@@ -18,15 +18,9 @@ both!(r12_1_r12_2_r5_2_browser_import_search_and_invite_from_the_directory, |srv
     let group = create_group(&t.doctor, &patient).await;
     let pharmacy = srv.store.user_by_id(&t.pharmacist_id).await.unwrap().unwrap().facility_id.unwrap();
     let (text, bad_lines) = directory_csv(210);
-    let file = std::env::temp_dir().join(format!("kumanet-directory-{}.csv", uuid::Uuid::new_v4().simple()));
+    let files = TempDir::new("directory");
+    let file = files.path().join("resources.csv");
     std::fs::write(&file, shift_jis(&text)).unwrap();
-    struct Remove(std::path::PathBuf);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let _remove = Remove(file.clone());
 
     let Some(b) = browser(&srv).await else { return };
     // ---- The center: the dry run names exactly the bad rows, then the valid rows go in ----

@@ -43,27 +43,6 @@ const PNG_1X1: [u8; 70] = [
     0xB0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-/// A directory of this test's files, removed when dropped (also on panic).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kumanet-patients-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Standard base64 (the WebDriver print answer), without a dependency.
 fn base64_decode(text: &str) -> Vec<u8> {
     let value = |c: u8| -> u32 {
@@ -223,7 +202,7 @@ both!(r4_1_r4_2_r4_3_r5_1_r5_3_r10_1_browser_patient_consent_and_group, |srv: Sr
     activate(&srv, "nurse.n", &pw).await;
 
     let Some(b) = browser(&srv).await else { return };
-    let files = TempDir::new();
+    let files = TempDir::new("patients");
 
     // ---- R5.1, R3.1: the doctor registers the patient ----
     assert_eq!(b.login("dr.a", PASSWORD).await, "/");

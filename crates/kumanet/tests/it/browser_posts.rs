@@ -6,7 +6,7 @@
 //!
 //! Uses the WebDriver client of `browser.rs` (same skip rules), with two browsers at once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -27,27 +27,6 @@ pub(crate) const STOPPED: &str = "このページを表示できなくなった�
 /// Both backends' stories need two browsers at once, and `browser.rs` allows two in all: without
 /// this, the SQLite and the PostgreSQL story could each hold one and wait for ever for a second.
 pub(crate) static TWO_BROWSERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A directory of this test's files, removed when dropped (also on panic).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kumanet-posts-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Run a script; `Err` while a page is being replaced.
 pub(crate) async fn script(b: &Browser, js: &str, args: Value) -> Result<Value, String> {
@@ -189,7 +168,7 @@ both!(r10_r9_3_browser_two_members_post_live_ack_edit_photo_warning_and_removal,
     let (t, _patient, group, _other) = care_room(&srv).await;
     let pharmacist_name = srv.store.user_by_login("ph.p").await.unwrap().expect("the pharmacist").name;
     let group_page = format!("/groups/{group}");
-    let files = TempDir::new();
+    let files = TempDir::new("posts");
     let photo_file = files.path().join("IMG_0001.jpg");
     let photo = kumanet_media::fixtures::gps_tagged_jpeg(640, 480).expect("the GPS-tagged fixture");
     assert!(contains(&photo, b"Exif\0\0") && contains(&photo, b"WGS-84"), "the fixture carries a GPS position");
