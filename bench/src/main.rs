@@ -299,7 +299,12 @@ async fn measure(o: &Opts, bin: &Path, dir: &Path, db: &Database) -> R<()> {
 
     println!("seeding the region …");
     let store = Store::open(
-        &StoreOptions { url: db.url.clone(), pg_schema: db.pg_schema.clone(), max_connections: 4 },
+        &StoreOptions {
+            url: db.url.clone(),
+            pg_schema: db.pg_schema.clone(),
+            max_connections: 4,
+            audit_head_file: None,
+        },
         hex::decode(&key_hex)?,
     )
     .await?;

@@ -180,6 +180,12 @@ pub enum ChainError {
     Altered { seq: i64 },
     #[error("row seq={seq}: time goes backwards")]
     TimeBackwards { seq: i64 },
+    /// The newest rows are gone: the head kept outside the database names a later row.
+    #[error("rows after seq={last} are missing: the head kept outside the database names seq={seq}")]
+    Truncated { seq: i64, last: i64 },
+    /// The row the head names is not the row the head recorded (the log was rewritten from there).
+    #[error("row seq={seq} is not the one the head kept outside the database recorded")]
+    HeadMismatch { seq: i64 },
 }
 
 impl ChainError {
@@ -188,22 +194,56 @@ impl ChainError {
             ChainError::Gap { seq, .. }
             | ChainError::BrokenLink { seq }
             | ChainError::Altered { seq }
-            | ChainError::TimeBackwards { seq } => *seq,
+            | ChainError::TimeBackwards { seq }
+            | ChainError::HeadMismatch { seq } => *seq,
+            ChainError::Truncated { last, .. } => *last + 1,
         }
     }
 }
 
-/// Walks the chain row by row in `seq` order. Feed rows with `push`; the first error is final.
+/// R11.1: the chain's newest row (its sequence number and hash), kept outside the database so
+/// that deleting the newest rows — which leaves a shorter chain that still verifies — is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    /// The one-line form kept in the head file: `seq hash`.
+    pub fn to_line(&self) -> String {
+        format!("{} {}\n", self.seq, self.hash)
+    }
+
+    /// The inverse of [`ChainHead::to_line`]; None for anything else.
+    pub fn parse(text: &str) -> Option<ChainHead> {
+        let mut words = text.split_whitespace();
+        let seq: i64 = words.next()?.parse().ok()?;
+        let hash = words.next()?;
+        let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        (seq > 0 && hex && words.next().is_none()).then(|| ChainHead { seq, hash: hash.to_string() })
+    }
+}
+
+/// Walks the chain row by row in `seq` order. Feed rows with `push`, then `finish`; the first
+/// error is final.
 pub struct ChainVerifier<'k> {
     key: &'k [u8],
     expected_seq: i64,
     prev_hash: String,
     last_ts: Micros,
+    head: Option<ChainHead>,
 }
 
 impl<'k> ChainVerifier<'k> {
     pub fn new(key: &'k [u8]) -> Self {
-        ChainVerifier { key, expected_seq: 1, prev_hash: GENESIS.to_string(), last_ts: i64::MIN }
+        ChainVerifier { key, expected_seq: 1, prev_hash: GENESIS.to_string(), last_ts: i64::MIN, head: None }
+    }
+
+    /// Also check the rows against the head kept outside the database: the row it names must be
+    /// there, with the hash it recorded.
+    pub fn with_head(key: &'k [u8], head: Option<ChainHead>) -> Self {
+        ChainVerifier { head, ..ChainVerifier::new(key) }
     }
 
     /// R11.1: check one row against everything before it.
@@ -221,6 +261,9 @@ impl<'k> ChainVerifier<'k> {
         if record.ts < self.last_ts {
             return Err(ChainError::TimeBackwards { seq });
         }
+        if self.head.as_ref().is_some_and(|h| h.seq == seq && h.hash != entry_hash) {
+            return Err(ChainError::HeadMismatch { seq });
+        }
         self.expected_seq += 1;
         self.prev_hash = entry_hash.to_string();
         self.last_ts = record.ts;
@@ -230,6 +273,15 @@ impl<'k> ChainVerifier<'k> {
     /// Rows verified so far.
     pub fn count(&self) -> i64 {
         self.expected_seq - 1
+    }
+
+    /// After the last row: the number of rows, or `Truncated` when the head names a row past
+    /// the end.
+    pub fn finish(&self) -> Result<i64, ChainError> {
+        match &self.head {
+            Some(h) if h.seq > self.count() => Err(ChainError::Truncated { seq: h.seq, last: self.count() }),
+            _ => Ok(self.count()),
+        }
     }
 }
 
@@ -297,6 +349,43 @@ mod tests {
         let mut rows = chain(b"k", 10);
         rows.swap(2, 3);
         assert_eq!(verify(b"k", &rows).unwrap_err().seq(), 4);
+    }
+
+    fn verify_with_head(rows: &[(AuditRecord, String, String)], head: ChainHead) -> Result<i64, ChainError> {
+        let mut v = ChainVerifier::with_head(b"k", Some(head));
+        for (r, p, h) in rows {
+            v.push(r, p, h)?;
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn r11_1_deleting_the_newest_rows_is_found_by_the_head() {
+        let rows = chain(b"k", 10);
+        let head = ChainHead { seq: 10, hash: rows[9].2.clone() };
+        assert_eq!(verify_with_head(&rows, head.clone()), Ok(10));
+        // The first eight rows still make a valid chain; only the head tells two are gone.
+        assert_eq!(verify(b"k", &rows[..8]), Ok(8));
+        let err = verify_with_head(&rows[..8], head.clone()).unwrap_err();
+        assert_eq!(err, ChainError::Truncated { seq: 10, last: 8 });
+        assert_eq!(err.seq(), 9);
+        // Rows past the head (written after it was last saved) are fine.
+        let older = ChainHead { seq: 7, hash: rows[6].2.clone() };
+        assert_eq!(verify_with_head(&rows, older), Ok(10));
+        // A head whose row has another hash: the log was rewritten from there.
+        let wrong = ChainHead { seq: 5, hash: rows[6].2.clone() };
+        assert_eq!(verify_with_head(&rows, wrong), Err(ChainError::HeadMismatch { seq: 5 }));
+    }
+
+    #[test]
+    fn chain_head_line_round_trips_and_refuses_junk() {
+        let h = ChainHead { seq: 42, hash: "ab".repeat(32) };
+        assert_eq!(ChainHead::parse(&h.to_line()), Some(h));
+        for junk in
+            ["", "42", "x ab", "0 ab", &format!("42 {} extra", "ab".repeat(32)), &format!("42 {}", "zz".repeat(32))]
+        {
+            assert_eq!(ChainHead::parse(junk), None, "{junk}");
+        }
     }
 
     #[test]

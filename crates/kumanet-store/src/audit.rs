@@ -1,9 +1,11 @@
 //! R11.1: append a row to the chained audit log inside the caller's transaction; search; walk.
 
-use kumanet_core::audit::{chain_hash, AuditAction, AuditRecord, AuditResult, ChainError, ChainVerifier, GENESIS};
+use kumanet_core::audit::{
+    chain_hash, AuditAction, AuditRecord, AuditResult, ChainError, ChainHead, ChainVerifier, GENESIS,
+};
 use kumanet_core::Micros;
 
-use crate::db::{on_read, on_tx, RowExt, TxInner};
+use crate::db::{on_read, on_tx, RowExt};
 use crate::{AuditRow, Result, Store, Tx};
 
 /// An event to record; `seq` and the hashes are the store's business.
@@ -64,10 +66,8 @@ impl Tx {
     /// R11.1: append one chained row in this transaction. If it cannot be written, the caller's
     /// whole transaction fails with it (fail closed).
     pub async fn audit(&mut self, ev: NewAudit) -> Result<i64> {
-        if let TxInner::Postgres(t) = &mut self.inner {
-            // Serialise appends across nodes: one chain head at a time.
-            sqlx::query("SELECT pg_advisory_xact_lock(7310002)").execute(&mut **t).await?;
-        }
+        // Serialise appends across nodes: one chain head at a time.
+        self.pg_lock(7310002).await?;
         let last: Option<(i64, String, i64)> =
             on_tx!(self, |c| sqlx::query_as("SELECT seq, entry_hash, ts FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(c)
@@ -112,6 +112,7 @@ impl Tx {
         .execute(c)
         .await?
         .rows_affected());
+        self.audit_head = Some(ChainHead { seq: record.seq, hash: entry_hash });
         Ok(record.seq)
     }
 }
@@ -151,9 +152,10 @@ impl Store {
         })
     }
 
-    /// R11.1: walk the whole chain; `Ok(count)` or the first bad row.
+    /// R11.1: walk the whole chain, and compare it with the head kept outside the database when
+    /// there is one; `Ok(count)` or the first bad row.
     pub async fn audit_verify(&self) -> Result<std::result::Result<i64, ChainError>> {
-        let mut verifier = ChainVerifier::new(&self.audit_key);
+        let mut verifier = ChainVerifier::with_head(&self.audit_key, self.audit_head_file());
         let mut after = 0;
         loop {
             let page = self.audit_page(after, 1000).await?;
@@ -165,7 +167,7 @@ impl Store {
                 }
             }
         }
-        Ok(Ok(verifier.count()))
+        Ok(verifier.finish())
     }
 
     pub async fn audit_count(&self) -> Result<i64> {

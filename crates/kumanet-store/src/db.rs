@@ -2,12 +2,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kumanet_core::audit::ChainHead;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Postgres, Row, Sqlite, Transaction};
+use sqlx::{Postgres, Row, Sqlite};
 
+use crate::head::HeadFile;
 use crate::{Result, StoreError};
 
 /// Migrations, by name, for both engines: the same names in the same order, always.
@@ -83,25 +86,54 @@ pub struct StoreOptions {
     /// PostgreSQL only: the schema to use (tests give each run its own).
     pub pg_schema: Option<String>,
     pub max_connections: u32,
+    /// R11.1: the file that keeps the audit chain's head outside the database (beside the key);
+    /// None keeps none.
+    pub audit_head_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<Db>,
     pub(crate) audit_key: Arc<Vec<u8>>,
+    /// R11.1: the audit chain's head, written outside the database after every commit.
+    pub(crate) head: Arc<HeadFile>,
     /// Group commit (see `batch.rs`): started with the first batched write.
     pub(crate) batcher: Arc<crate::batch::Batcher>,
 }
 
-pub(crate) enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+/// A connection taken from the pool for one transaction.
+pub(crate) enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// The transaction's connection, for one statement.
+pub(crate) enum ConnRef<'a> {
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    Postgres(&'a mut sqlx::PgConnection),
 }
 
 /// A write transaction. Dropped without `commit`, it rolls back.
+///
+/// R11.3: nothing is acknowledged that is not saved. The transaction is run by hand (BEGIN,
+/// COMMIT, ROLLBACK on a connection of its own) so that its state is never guessed: a statement
+/// that fails marks it failed, and a failed transaction runs no more statements and never
+/// commits (PostgreSQL would answer COMMIT of an aborted transaction with a silent rollback;
+/// SQLite may have rolled it back by itself after a full disk or an I/O error, and the next
+/// statement would run outside any transaction). When COMMIT or ROLLBACK itself fails, the
+/// connection's state is unknown, so the connection is closed rather than returned to the pool:
+/// the next transaction starts on a fresh one, which is how the server recovers by itself once
+/// the disk has room again.
 pub struct Tx {
-    pub(crate) inner: TxInner,
+    conn: Option<Conn>,
+    /// BEGIN ran and neither COMMIT nor ROLLBACK has yet.
+    open: bool,
+    /// A statement failed and was not undone (by a rollback to a savepoint).
+    pub(crate) failed: bool,
     pub(crate) audit_key: Arc<Vec<u8>>,
+    /// The newest audit row this transaction appended, for the head file once it commits.
+    pub(crate) audit_head: Option<ChainHead>,
+    head: Arc<HeadFile>,
 }
 
 /// Run `$body` with `$c` bound to a reader of the chosen engine.
@@ -120,20 +152,21 @@ macro_rules! on_read {
     };
 }
 
-/// Run `$body` with `$c` bound to the transaction's connection.
+/// Run `$body` with `$c` bound to the transaction's connection. The transaction counts as
+/// failed from before the statement until it has succeeded, so a `?` in the body that returns
+/// early (or a caller that stops waiting) leaves it failed: it runs nothing more and never
+/// commits.
 macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match &mut $tx.inner {
-            $crate::db::TxInner::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::db::TxInner::Postgres(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
+    ($tx:expr, |$c:ident| $body:expr) => {{
+        let tx: &mut $crate::db::Tx = &mut *$tx;
+        tx.statement_starts()?;
+        let v = match tx.conn_mut()? {
+            $crate::db::ConnRef::Sqlite($c) => $body,
+            $crate::db::ConnRef::Postgres($c) => $body,
+        };
+        tx.failed = false;
+        v
+    }};
 }
 pub(crate) use {on_read, on_tx};
 
@@ -167,21 +200,39 @@ row_ext!(SqliteRow);
 row_ext!(PgRow);
 
 /// A write transaction on `db` (the single writer on SQLite).
-pub(crate) async fn begin_on(db: &Db, audit_key: &Arc<Vec<u8>>) -> Result<Tx> {
-    let inner = match db {
-        Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
-        Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
+pub(crate) async fn begin_on(db: &Db, audit_key: &Arc<Vec<u8>>, head: &Arc<HeadFile>) -> Result<Tx> {
+    let (conn, begin) = match db {
+        // IMMEDIATE: take the write lock now, so a busy database fails here, not at COMMIT.
+        Db::Sqlite { write, .. } => (Conn::Sqlite(write.acquire().await?), "BEGIN IMMEDIATE"),
+        Db::Postgres(p) => (Conn::Postgres(p.acquire().await?), "BEGIN"),
     };
-    Ok(Tx { inner, audit_key: audit_key.clone() })
+    let mut tx = Tx {
+        conn: Some(conn),
+        open: false,
+        failed: false,
+        audit_key: audit_key.clone(),
+        audit_head: None,
+        head: head.clone(),
+    };
+    if let Err(e) = tx.exec(begin).await {
+        // A connection that cannot begin (one left inside a transaction, or a broken one) is
+        // not given back to the pool.
+        tx.discard();
+        return Err(e);
+    }
+    tx.open = true;
+    Ok(tx)
 }
 
 impl Store {
     /// Open the database chosen by the URL's scheme, check its settings and run the migrations.
     pub async fn open(opts: &StoreOptions, audit_key: Vec<u8>) -> Result<Store> {
         let db = if opts.url.starts_with("postgres://") || opts.url.starts_with("postgresql://") {
-            let mut connect = PgConnectOptions::from_str(&opts.url)?;
+            // Named in pg_stat_activity: `kumanet`, or `kumanet <schema>` for a schema of its own.
+            let mut connect = PgConnectOptions::from_str(&opts.url)?.application_name("kumanet");
             if let Some(schema) = &opts.pg_schema {
-                connect = connect.options([("search_path", schema.as_str())]);
+                connect =
+                    connect.options([("search_path", schema.as_str())]).application_name(&format!("kumanet {schema}"));
             }
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
@@ -203,7 +254,8 @@ impl Store {
                 .await?;
             Db::Sqlite { write, read }
         };
-        let store = Store { db: Arc::new(db), audit_key: Arc::new(audit_key), batcher: Arc::default() };
+        let head = Arc::new(HeadFile::new(opts.audit_head_file.clone()));
+        let store = Store { db: Arc::new(db), audit_key: Arc::new(audit_key), head, batcher: Arc::default() };
         store.check_engine().await?;
         store.migrate().await?;
         Ok(store)
@@ -245,28 +297,24 @@ impl Store {
             }
         }
         let mut applied = Vec::new();
+        let tx_backend = self.backend();
         for (name, sqlite_sql, pg_sql) in MIGRATIONS {
             let mut tx = self.begin().await?;
-            if let TxInner::Postgres(t) = &mut tx.inner {
-                sqlx::query("SELECT pg_advisory_xact_lock(7310001)").execute(&mut **t).await?;
-            }
-            let done: Option<i64> =
-                on_tx!(tx, |c| sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM schema_migrations WHERE name = $1")
-                    .bind(*name)
-                    .fetch_optional(c)
-                    .await?);
+            tx.pg_lock(7310001).await?;
+            let done: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "SELECT CAST(1 AS BIGINT) FROM schema_migrations WHERE name = $1"
+            )
+            .bind(*name)
+            .fetch_optional(c)
+            .await?);
             if done.is_some() {
                 continue;
             }
-            match &mut tx.inner {
-                TxInner::Sqlite(t) => {
-                    sqlx::raw_sql(sqlite_sql).execute(&mut **t).await?;
-                }
-                TxInner::Postgres(t) => {
-                    sqlx::raw_sql(pg_sql).execute(&mut **t).await?;
-                }
-            }
-            on_tx!(tx, |c| sqlx::query("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, 0)")
+            on_tx!(&mut tx, |c| {
+                let sql = if matches!(tx_backend, Backend::Sqlite) { *sqlite_sql } else { *pg_sql };
+                sqlx::raw_sql(sql).execute(c).await?.rows_affected()
+            });
+            on_tx!(&mut tx, |c| sqlx::query("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, 0)")
                 .bind(*name)
                 .execute(c)
                 .await?
@@ -279,7 +327,7 @@ impl Store {
 
     /// Begin a write transaction (on SQLite, on the one writer connection).
     pub async fn begin(&self) -> Result<Tx> {
-        begin_on(&self.db, &self.audit_key).await
+        begin_on(&self.db, &self.audit_key, &self.head).await
     }
 
     /// GET /healthz: does the database answer?
@@ -300,12 +348,109 @@ impl Store {
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
+    /// Before a statement: refused once one has failed; marked failed until it succeeds.
+    pub(crate) fn statement_starts(&mut self) -> Result<()> {
+        if self.failed {
+            return Err(StoreError::Batch("an earlier statement of this transaction failed".into()));
+        }
+        self.failed = true;
+        Ok(())
+    }
+
+    /// The connection for one statement (an error once the transaction has ended).
+    pub(crate) fn conn_mut(&mut self) -> Result<ConnRef<'_>> {
+        match self.conn.as_mut() {
+            Some(Conn::Sqlite(c)) => Ok(ConnRef::Sqlite(c)),
+            Some(Conn::Postgres(c)) => Ok(ConnRef::Postgres(c)),
+            None => Err(StoreError::Batch("the transaction has ended".into())),
+        }
+    }
+
+    /// A statement without parameters or results (transaction control, savepoints).
+    pub(crate) async fn exec(&mut self, sql: &str) -> Result<()> {
+        on_tx!(self, |c| sqlx::query(sql).execute(c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// PostgreSQL: an advisory lock held until the transaction ends (SQLite has one writer).
+    pub(crate) async fn pg_lock(&mut self, key: i64) -> Result<()> {
+        if let Some(Conn::Postgres(_)) = &self.conn {
+            on_tx!(self, |c| sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(c)
+                .await?
+                .rows_affected());
         }
         Ok(())
+    }
+
+    /// R11.3: COMMIT, and only then report success. A transaction in which a statement failed
+    /// is not committed; a COMMIT that fails closes the connection (its state is unknown).
+    pub async fn commit(mut self) -> Result<()> {
+        if self.failed {
+            return Err(StoreError::Batch("a statement failed; the transaction was not committed".into()));
+        }
+        match self.exec("COMMIT").await {
+            Ok(()) => {
+                self.open = false;
+                if let Some(h) = self.audit_head.take() {
+                    self.head.advance(h);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("commit failed, the connection is discarded: {e}");
+                self.discard();
+                Err(e)
+            }
+        }
+    }
+
+    /// Close the connection instead of returning it to the pool; the transaction is over (the
+    /// database rolls back what was not committed).
+    pub(crate) fn discard(&mut self) {
+        self.open = false;
+        if let Some(conn) = self.conn.take() {
+            close(conn);
+        }
+    }
+}
+
+impl Drop for Tx {
+    /// Not committed: roll back, on a task of its own (drop cannot wait). If ROLLBACK fails, or
+    /// there is no runtime to run it on, the connection is closed instead of reused.
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let Some(conn) = self.conn.take() else { return };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.conn = Some(conn);
+            self.discard();
+            return;
+        };
+        rt.spawn(async move {
+            let failed = match conn {
+                Conn::Sqlite(mut c) => {
+                    sqlx::query("ROLLBACK").execute(&mut *c).await.err().map(|e| (e, Conn::Sqlite(c)))
+                }
+                Conn::Postgres(mut c) => {
+                    sqlx::query("ROLLBACK").execute(&mut *c).await.err().map(|e| (e, Conn::Postgres(c)))
+                }
+            };
+            if let Some((e, conn)) = failed {
+                tracing::warn!("rollback failed, the connection is discarded: {e}");
+                close(conn);
+            }
+        });
+    }
+}
+
+/// Close a connection when it is dropped instead of returning it to the pool.
+fn close(conn: Conn) {
+    match conn {
+        Conn::Sqlite(mut c) => c.close_on_drop(),
+        Conn::Postgres(mut c) => c.close_on_drop(),
     }
 }
 
@@ -337,13 +482,16 @@ impl Tx {
     /// NOTIFY on PostgreSQL, delivered to every listening node when (and only if) this commits.
     /// Returns false on SQLite, where the caller delivers after the commit itself.
     pub async fn pg_notify(&mut self, channel: &str, payload: &str) -> Result<bool> {
-        match &mut self.inner {
-            TxInner::Sqlite(_) => Ok(false),
-            TxInner::Postgres(t) => {
-                sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut **t).await?;
-                Ok(true)
-            }
+        if let Some(Conn::Sqlite(_)) = &self.conn {
+            return Ok(false);
         }
+        on_tx!(self, |c| sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(c)
+            .await?
+            .rows_affected());
+        Ok(true)
     }
 }
 

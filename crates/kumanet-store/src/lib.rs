@@ -12,6 +12,7 @@ mod boards;
 mod db;
 mod directory;
 mod facilities;
+mod head;
 mod notices;
 mod patients;
 mod policy;

@@ -9,7 +9,7 @@ use kumanet_core::policy::post::Part;
 use kumanet_core::Micros;
 use serde::Serialize;
 
-use crate::db::{on_read, on_tx, RowExt, TxInner};
+use crate::db::{on_read, on_tx, RowExt};
 use crate::{Result, Store, StoreError, Tx};
 
 /// Where a post is and who wrote it: what the gate needs to decide.
@@ -214,9 +214,7 @@ impl Store {
 impl Tx {
     /// The next post number, under the lock that orders commits (see the module comment).
     async fn next_post_seq(&mut self) -> Result<i64> {
-        if let TxInner::Postgres(t) = &mut self.inner {
-            sqlx::query("SELECT pg_advisory_xact_lock(7310002)").execute(&mut **t).await?;
-        }
+        self.pg_lock(7310002).await?;
         let seq: i64 =
             on_tx!(self, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), CAST(0 AS BIGINT)) + 1 FROM posts")
                 .fetch_one(c)

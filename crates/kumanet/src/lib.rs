@@ -58,6 +58,12 @@ pub fn load_or_create_audit_key(path: &Path) -> Result<(Vec<u8>, bool), ServerEr
     Ok((key, true))
 }
 
+/// R11.1: the file beside the audit key that keeps the chain's head outside the database
+/// (`audit.key` → `audit.head`).
+pub fn audit_head_path(key_file: &Path) -> std::path::PathBuf {
+    key_file.with_extension("head")
+}
+
 /// Open (and migrate) the database named by the configuration, with its audit key.
 pub async fn open_store(cfg: &Config) -> Result<Store, ServerError> {
     if cfg.database_url.starts_with("sqlite://") {
@@ -65,7 +71,12 @@ pub async fn open_store(cfg: &Config) -> Result<Store, ServerError> {
     }
     let (key, created) = load_or_create_audit_key(&cfg.audit_key_file)?;
     let store = Store::open(
-        &StoreOptions { url: cfg.database_url.clone(), pg_schema: None, max_connections: cfg.db_max_connections },
+        &StoreOptions {
+            url: cfg.database_url.clone(),
+            pg_schema: None,
+            max_connections: cfg.db_max_connections,
+            audit_head_file: Some(audit_head_path(&cfg.audit_key_file)),
+        },
         key,
     )
     .await?;
@@ -118,6 +129,8 @@ pub fn build_app(store: Store, clock: Arc<dyn Clock>, web: WebConfig) -> Result<
 /// `kumanet serve`.
 pub async fn serve(cfg: Config) -> Result<(), ServerError> {
     let store = open_store(&cfg).await?;
+    // R11.1: refuse to serve over a log whose newest rows were deleted.
+    store.check_audit_head().await?;
     let app = build_app(store.clone(), Arc::new(kumanet_web::SystemClock), web_config(&cfg))?;
     let scheme = if cfg.tls_cert.is_some() { "https" } else { "http" };
     if let Some(token) = kumanet_web::service::accounts::ensure_setup_token(&app).await? {

@@ -138,10 +138,17 @@ async fn verify(cfg: &kumanet::Config) -> Result<ExitCode, kumanet::ServerError>
     }
     let store = kumanet::open_store(cfg).await?;
     let result = store.audit_verify().await?;
+    let store_head = store.audit_head_file();
     store.close().await;
     match result {
         Ok(n) => {
-            println!("audit log verified: {n} rows, chain intact");
+            match store_head {
+                Some(h) => println!(
+                    "audit log verified: {n} rows, chain intact, its head agrees with the head file (seq {})",
+                    h.seq
+                ),
+                None => println!("audit log verified: {n} rows, chain intact (no head file to compare with)"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -114,17 +114,9 @@ async fn serve_prints_the_one_time_setup_url_and_answers_healthz() {
     assert_eq!(mode & 0o777, 0o600);
 }
 
-#[tokio::test]
-async fn r11_1_audit_verify_names_the_row_edited_with_sqlite() {
-    let dir = TempDir::new();
-    let (code, out, err) = run(&["demo", "--data-dir", dir.arg()]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("demo.center") && out.contains("himawari.dr"), "{out}");
-    let (code, _, err) = run(&["demo", "--data-dir", dir.arg()]);
-    assert_ne!(code, 0, "demo refuses a database that is not empty");
-    assert!(err.contains("not empty"), "{err}");
-    // Log in as a demo user through the real server to add rows.
-    let password = out
+/// Log in `n` times as a demo user through the real server (each login adds an audit row).
+async fn demo_logins(dir: &TempDir, demo_out: &str, n: usize) {
+    let password = demo_out
         .lines()
         .find(|l| l.trim_start().starts_with("himawari.ns"))
         .unwrap()
@@ -133,11 +125,11 @@ async fn r11_1_audit_verify_names_the_row_edited_with_sqlite() {
         .unwrap()
         .to_string();
     let port = free_port();
-    let srv = serve(&dir, port, &[]);
+    let srv = serve(dir, port, &[]);
     srv.wait_for("listening");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..3 {
+    for _ in 0..n {
         let page = http.get(format!("{base}/login")).send().await.unwrap();
         let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
         let csrf = cookie.split('=').nth(1).unwrap().to_string();
@@ -153,6 +145,18 @@ async fn r11_1_audit_verify_names_the_row_edited_with_sqlite() {
         assert_eq!(r.status(), 303);
     }
     drop(srv);
+}
+
+#[tokio::test]
+async fn r11_1_audit_verify_names_the_row_edited_with_sqlite() {
+    let dir = TempDir::new();
+    let (code, out, err) = run(&["demo", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("demo.center") && out.contains("himawari.dr"), "{out}");
+    let (code, _, err) = run(&["demo", "--data-dir", dir.arg()]);
+    assert_ne!(code, 0, "demo refuses a database that is not empty");
+    assert!(err.contains("not empty"), "{err}");
+    demo_logins(&dir, &out, 3).await;
     let (code, out, _) = run(&["audit", "verify", "--data-dir", dir.arg()]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("4 rows, chain intact"), "{out}");
@@ -167,6 +171,52 @@ async fn r11_1_audit_verify_names_the_row_edited_with_sqlite() {
     let (code, out, _) = run(&["audit", "verify", "--data-dir", dir.arg()]);
     assert_eq!(code, 1);
     assert!(out.contains("first bad row seq=3"), "{out}");
+}
+
+/// R11.1: deleting the newest audit rows leaves a shorter chain that still verifies; the head
+/// kept in a file beside the key finds it, `audit verify` says which rows are gone, and `serve`
+/// refuses to start over the evidence.
+#[tokio::test]
+async fn r11_1_deleting_the_newest_audit_rows_is_found_by_the_head_file_with_sqlite() {
+    let dir = TempDir::new();
+    let (code, out, err) = run(&["demo", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{err}");
+    demo_logins(&dir, &out, 4).await;
+    let head = std::fs::read_to_string(dir.path().join("audit.head")).unwrap();
+    let (code, verified, _) = run(&["audit", "verify", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{verified}");
+    let rows: i64 = verified.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(head.split(' ').next().unwrap(), rows.to_string(), "the head file names the newest row: {head}");
+    assert!(verified.contains("agrees with the head file"), "{verified}");
+    assert!(out.contains("demo.center"));
+    let db = dir.path().join("kumanet.db");
+    let cut = Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq > {};", rows - 2))
+        .output()
+        .unwrap();
+    assert!(cut.status.success(), "{}", String::from_utf8_lossy(&cut.stderr));
+    let (code, out, _) = run(&["audit", "verify", "--data-dir", dir.arg()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("first bad row seq={}", rows - 1)) && out.contains("missing"), "{out}");
+    let (code, _, err) = run(&["serve", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir", dir.arg()]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("the audit log ends at seq={}", rows - 2)), "{err}");
+}
+
+#[test]
+fn r11_1_deleting_the_newest_audit_rows_is_found_by_the_head_file_with_psql() {
+    let Some(db) = CliDb::create() else { return };
+    let dir = TempDir::new();
+    let (code, out) = db.run(&["demo", "--data-dir", dir.arg()]);
+    assert_eq!(code, 0, "{out}");
+    db.psql(
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; \
+         DELETE FROM audit_log WHERE seq > (SELECT MAX(seq) - 3 FROM audit_log);",
+    );
+    let (code, out) = db.run(&["audit", "verify", "--data-dir", dir.arg()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("missing: the head kept outside the database names seq="), "{out}");
 }
 
 #[test]
@@ -234,35 +284,60 @@ async fn r9_2_serve_terminates_tls_1_2_and_1_3_only() {
     assert!(!old.contains("TLSv1.1, Cipher is") && old.contains("Cipher    : 0000"), "TLS 1.1 negotiated: {old}");
 }
 
-#[test]
-fn r11_1_audit_verify_names_the_row_edited_with_psql() {
-    let Some(url) = crate::helpers::pg_url() else { return };
-    let db = format!("kumanet_cli_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let psql = |target: &str, sql: &str| {
-        let out = Command::new("psql").arg(target).args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    psql(&url, &format!("CREATE DATABASE {db}"));
-    let db_url = match url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{db}"),
-        None => panic!("bad url {url}"),
-    };
-    let dir = TempDir::new();
-    let with_db = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).env("KUMANET_DATABASE_URL", &db_url).output().unwrap();
+/// A PostgreSQL database of its own for a command-line test, dropped at the end.
+struct CliDb {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl CliDb {
+    fn create() -> Option<CliDb> {
+        let server = crate::helpers::pg_url()?;
+        let name = format!("kumanet_cli_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let url = format!("{}/{name}", server.rsplit_once('/').expect("a database URL").0);
+        let db = CliDb { server, name, url };
+        psql(&db.server, &format!("CREATE DATABASE {}", db.name));
+        Some(db)
+    }
+
+    /// Run SQL in this database, as an operator (or an attacker) with psql would.
+    fn psql(&self, sql: &str) {
+        psql(&self.url, sql);
+    }
+
+    /// Run the kumanet binary on this database: its exit code and everything it printed.
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(BIN).args(args).env("KUMANET_DATABASE_URL", &self.url).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.code().unwrap_or(-1), text)
-    };
-    let (code, out) = with_db(&["demo", "--data-dir", dir.arg()]);
+    }
+}
+
+impl Drop for CliDb {
+    fn drop(&mut self) {
+        let _ =
+            Command::new("psql").arg(&self.server).args(["-q", "-c", &format!("DROP DATABASE {}", self.name)]).output();
+    }
+}
+
+fn psql(target: &str, sql: &str) {
+    let out = Command::new("psql").arg(target).args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn r11_1_audit_verify_names_the_row_edited_with_psql() {
+    let Some(db) = CliDb::create() else { return };
+    let dir = TempDir::new();
+    let (code, out) = db.run(&["demo", "--data-dir", dir.arg()]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = with_db(&["audit", "verify", "--data-dir", dir.arg()]);
+    let (code, out) = db.run(&["audit", "verify", "--data-dir", dir.arg()]);
     assert_eq!(code, 0, "{out}");
-    psql(
-        &db_url,
+    db.psql(
         "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET details = '{}' WHERE seq = 1;",
     );
-    let (code, out) = with_db(&["audit", "verify", "--data-dir", dir.arg()]);
-    psql(&url, &format!("DROP DATABASE {db}"));
+    let (code, out) = db.run(&["audit", "verify", "--data-dir", dir.arg()]);
     assert_eq!(code, 1);
     assert!(out.contains("first bad row seq=1"), "{out}");
 }
@@ -282,26 +357,10 @@ async fn two_nodes_on_postgresql_deliver_live_updates_to_each_other() {
     use crate::helpers::{spawn, Backend};
     let Some(srv) = spawn(Backend::Postgres).await else { return };
     let (t, _, group, _) = crate::posts::care_room(&srv).await;
-    let key_dir = TempDir::new();
-    let key = key_dir.path().join("audit.key");
-    std::fs::write(&key, hex::encode(b"integration-test-audit-key-32-bytes!")).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let url = format!("{}?options=-c%20search_path%3D{}", srv.database_url, srv.pg_schema.as_deref().unwrap());
-    let env = [
-        ("KUMANET_DATABASE_URL", url.as_str()),
-        ("KUMANET_AUDIT_KEY_FILE", key.to_str().unwrap()),
-        ("KUMANET_LOGIN_ATTEMPTS_PER_MINUTE", "1000"),
-    ];
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
-    let (port_a, port_b) = (free_port(), free_port());
-    let node_a = serve(&dir_a, port_a, &env);
-    node_a.wait_for("listening");
-    let node_b = serve(&dir_b, port_b, &env);
-    node_b.wait_for("listening");
-    let (a, b) = (format!("http://127.0.0.1:{port_a}"), format!("http://127.0.0.1:{port_b}"));
+    let node_a = crate::helpers::Node::start(&srv, dir_a.path(), &[]).await;
+    let node_b = crate::helpers::Node::start(&srv, dir_b.path(), &[]).await;
+    let (a, b) = (node_a.base.clone(), node_b.base.clone());
     let doctor = login_on(&srv, &a, "dr.a").await;
     let pharmacist = login_on(&srv, &b, "ph.p").await;
     let mut on_a = doctor.events(&format!("/groups/{group}/live")).await;

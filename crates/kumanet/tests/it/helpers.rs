@@ -96,7 +96,15 @@ pub async fn spawn(backend: Backend) -> Option<Srv> {
 
 pub async fn spawn_with(backend: Backend, web: WebConfig) -> Option<Srv> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let data_dir = std::env::temp_dir().join(format!("kumanet-it-{id}"));
+    spawn_at(backend, web, std::env::temp_dir().join(format!("kumanet-it-{id}"))).await
+}
+
+/// The audit key of every test server, and its hex form for a key file.
+pub const AUDIT_KEY: &[u8] = b"integration-test-audit-key-32-bytes!";
+
+/// A test server whose files (the SQLite database, the audit head) live in `data_dir`.
+pub async fn spawn_at(backend: Backend, web: WebConfig, data_dir: PathBuf) -> Option<Srv> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
     std::fs::create_dir_all(&data_dir).unwrap();
     let (url, schema) = match backend {
         Backend::Sqlite => (format!("sqlite://{}", data_dir.join("kumanet.db").display()), None),
@@ -112,9 +120,14 @@ pub async fn spawn_with(backend: Backend, web: WebConfig) -> Option<Srv> {
             (url, Some(schema))
         }
     };
-    let audit_key = b"integration-test-audit-key-32-bytes!".to_vec();
+    let audit_key = AUDIT_KEY.to_vec();
     let store = Store::open(
-        &StoreOptions { url: url.clone(), pg_schema: schema.clone(), max_connections: 8 },
+        &StoreOptions {
+            url: url.clone(),
+            pg_schema: schema.clone(),
+            max_connections: 8,
+            audit_head_file: Some(data_dir.join("audit.head")),
+        },
         audit_key.clone(),
     )
     .await
@@ -599,5 +612,87 @@ impl Client {
         let resp = self.raw_get(path).await;
         assert_eq!(resp.status().as_u16(), 200, "GET {path}");
         resp.bytes().await.unwrap().to_vec()
+    }
+}
+
+/// A `kumanet serve` process on the database of `srv` (its audit key file and head file in
+/// `data_dir`), killed when dropped: for what only another process shows (kill -9, two nodes).
+pub struct Node {
+    child: Option<std::process::Child>,
+    port: u16,
+    pub base: String,
+    pub data_dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Node {
+    pub async fn start(srv: &Srv, data_dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Node {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let key = data_dir.join("audit.key");
+        std::fs::write(&key, hex::encode(AUDIT_KEY)).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let url = match &srv.pg_schema {
+            Some(schema) => format!("{}?options=-c%20search_path%3D{schema}", srv.database_url),
+            None => srv.database_url.clone(),
+        };
+        let mut env = vec![
+            ("KUMANET_DATABASE_URL".to_string(), url),
+            ("KUMANET_AUDIT_KEY_FILE".to_string(), key.display().to_string()),
+            ("KUMANET_LOGIN_ATTEMPTS_PER_MINUTE".to_string(), "100000".to_string()),
+        ];
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut node =
+            Node { child: None, port, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_path_buf(), env };
+        node.run().await;
+        node
+    }
+
+    /// Start the process and wait until it answers /healthz.
+    async fn run(&mut self) {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kumanet"));
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .arg(&self.data_dir)
+            .env_remove("KUMANET_DATABASE_URL")
+            .env("KUMANET_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        self.child = Some(cmd.spawn().unwrap());
+        let http = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("kumanet serve on port {} never answered /healthz", self.port);
+    }
+
+    /// SIGKILL: no shutdown, no flush; whatever was not committed is lost.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on the same port and files.
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.run().await;
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
     }
 }

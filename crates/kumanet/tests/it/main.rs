@@ -18,6 +18,7 @@ mod browser_patients;
 mod browser_posts;
 mod cli;
 mod directory;
+mod durability;
 mod facilities;
 mod mail;
 mod patients;

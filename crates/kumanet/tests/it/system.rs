@@ -6,7 +6,12 @@ use kumanet_store::{Store, StoreOptions};
 
 both!(reopening_migrates_nothing_and_healthz_answers, |srv: Srv| async move {
     let again = Store::open(
-        &StoreOptions { url: srv.database_url.clone(), pg_schema: srv.pg_schema.clone(), max_connections: 2 },
+        &StoreOptions {
+            url: srv.database_url.clone(),
+            pg_schema: srv.pg_schema.clone(),
+            max_connections: 2,
+            audit_head_file: None,
+        },
         b"integration-test-audit-key-32-bytes!".to_vec(),
     )
     .await
