@@ -826,7 +826,7 @@ fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
                 "consented_on": { "type": "string", "format": "date" },
                 "scope": { "type": "string", "description": "空なら既定の範囲" },
                 "scan_base64": { "type": "string", "contentEncoding": "base64", "contentMediaType": "application/octet-stream",
-                    "description": "署名済み同意書の画像(PDF・JPEG・PNG)。APIの本文は2MBまでのため約1.5MBまで。より大きいものは画面から。" },
+                    "description": "署名済み同意書の画像(PDF・JPEG・PNG、10MBまで。base64では約13.4MB)。" },
             }),
             &["consenter", "consenter_name", "consented_on"],
         ),
@@ -898,6 +898,20 @@ pub fn openapi_document() -> Value {
                 "422": { "description": "入力内容の誤り", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
             }
         });
+        let err = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+        op["responses"]["400"] = json!({ "description": "本文を読み取れません", "content": err });
+        op["responses"]["503"] = json!({ "description": "記録を残せないため何もせず中止しました(保存されたものはありません)。時間をおいて再送してください", "content": err });
+        if def.method.as_str() != "GET" {
+            // The body limits the gate applies before reading (see body.rs).
+            let limit = crate::body::limit_for(def.action, def.path != "/api/v1/login");
+            op["x-max-body-bytes"] = json!(limit);
+            op["responses"]["408"] =
+                json!({ "description": "本文が時間内に届きませんでした(途切れは30秒まで)", "content": err });
+            op["responses"]["413"] =
+                json!({ "description": format!("本文が大きすぎます({limit}バイトまで)"), "content": err });
+            op["responses"]["429"] =
+                json!({ "description": "同じアドレスからの大きな送信が多すぎます", "content": err });
+        }
         if let Some(schema) = request_schema(def.method.as_str(), def.path) {
             // A body whose fields are all optional may be left out.
             let required = schema["required"].as_array().is_some_and(|r| !r.is_empty());

@@ -53,6 +53,15 @@ pub enum WebError {
     Csrf,
     #[error("rate limited")]
     RateLimited,
+    /// The body is larger than the operation accepts (the limit in bytes).
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The body did not arrive in time.
+    #[error("body read timed out")]
+    BodyTimeout,
+    /// This address is sending too many large bodies at once.
+    #[error("too many uploads from one address")]
+    TooManyUploads,
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -142,6 +151,25 @@ impl WebError {
                 "rate_limited",
                 "ログインの試行が多すぎます。しばらく待ってからもう一度お試しください。",
             ),
+            WebError::TooLarge(limit) => Described {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "too_large",
+                message: if *limit >= 1024 * 1024 {
+                    format!("送信内容が大きすぎます({}MBまでです)。ファイルを減らすか小さくしてから、もう一度お試しください。", limit / 1024 / 1024)
+                } else {
+                    format!("送信内容が大きすぎます({}KBまでです)。", limit / 1024)
+                },
+            },
+            WebError::BodyTimeout => d(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "送信に時間がかかりすぎたため中断しました。通信状態のよい場所で、もう一度お試しください。",
+            ),
+            WebError::TooManyUploads => d(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_uploads",
+                "同じ場所から同時に送れるファイルの数を超えています。送信中のものが終わってから、もう一度お試しください。",
+            ),
             WebError::Unavailable(_) => d(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -227,4 +255,40 @@ impl IntoResponse for ApiError {
         };
         (d.status, Json(ApiErrorBody { code: d.code, message: d.message, fields, request_id })).into_response()
     }
+}
+
+/// `/api/`'s errors are all JSON of the one shape: an error response that is not (a handler's
+/// extractor refused a query string, no route matched) is rewritten, keeping its status and
+/// headers.
+pub async fn json_for_api(resp: Response) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", WebError::NotFound.describe().message),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid", WebError::Invalid(FieldErrors::default()).describe().message),
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "リクエストの内容を読み取れませんでした。項目と形式を /api/v1/openapi.json でご確認ください。".to_string(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "このURLではその操作はできません。".to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "Content-Type: application/json で送ってください。".to_string())
+        }
+        _ => ("error", "リクエストを処理できませんでした。".to_string()),
+    };
+    let (parts, _) = resp.into_parts();
+    let body = ApiErrorBody { code, message, fields: Vec::new(), request_id: None };
+    let mut out = (status, Json(body)).into_response();
+    for (name, value) in parts.headers.iter().filter(|(n, _)| **n != CONTENT_TYPE && **n != CONTENT_LENGTH) {
+        out.headers_mut().append(name.clone(), value.clone());
+    }
+    out
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, RawPathParams, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
@@ -167,8 +167,11 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-pub fn client_ip(req: &Request) -> IpAddr {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(a)| a.ip())
+/// The client's address: the connection's peer, or the address a trusted proxy forwarded.
+pub fn client_ip(req: &Request, trusted_proxies: &[crate::net::IpNet]) -> IpAddr {
+    let peer =
+        req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(a)| a.ip());
+    crate::net::client_ip(peer, req.headers(), trusted_proxies)
 }
 
 fn is_api(req: &Request) -> bool {
@@ -424,7 +427,8 @@ async fn gate_inner(
 ) -> Result<Response, WebError> {
     let api = is_api(&req);
     let now = app.now();
-    let ip = client_ip(&req).to_string();
+    let client = client_ip(&req, &app.config.trusted_proxies);
+    let ip = client.to_string();
     let settings = app.store.settings().await?;
     let session = load_session(app, req.headers(), now, &ip, &settings).await?;
     let policy_version = app.store.current_policy().await?.map(|p| p.version);
@@ -473,44 +477,35 @@ async fn gate_inner(
     }
 
     // CSRF (and same-origin) for every state-changing request, before anything is decided or
-    // written: a forged cross-site post is refused without touching the audit log.
+    // written: a forged cross-site post is refused without touching the audit log. The size,
+    // the session and (where it can be) the token are checked before a byte of the body is
+    // read (see `body`).
+    let mut _upload_slot = None;
     let req = if req.method() != Method::GET && req.method() != Method::HEAD {
-        check_origin(&req)?;
+        check_origin(&req, app.config.https)?;
         let (parts, body) = req.into_parts();
-        let multipart = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        let limit = if multipart { MULTIPART_LIMIT } else { 2 * 1024 * 1024 };
-        let bytes = to_bytes(body, limit)
-            .await
-            .map_err(|_| WebError::BadRequest("送信内容が大きすぎます(添付ファイルは合わせて20MBまでです)。".into()))?;
-        let sent = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| if multipart { multipart_field(&bytes, "csrf") } else { None })
-            .or_else(|| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                    .ok()
-                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
-            });
-        let json = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        let anonymous_json_api = api && user.is_none() && json;
-        let ok = anonymous_json_api
-            || sent.is_some_and(|s| {
-                use subtle::ConstantTimeEq;
-                !csrf.is_empty() && bool::from(s.as_bytes().ct_eq(csrf.as_bytes()))
-            });
-        if !ok {
-            return Err(WebError::Csrf);
+        let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let encoding = crate::body::Encoding::of(header(header::CONTENT_TYPE));
+        let limit = crate::body::limit_for(action, user.is_some());
+        let declared = header(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(WebError::TooLarge(limit));
         }
+        let anonymous_json_api = api && user.is_none() && encoding == crate::body::Encoding::Json;
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+        let check = if anonymous_json_api {
+            crate::body::Csrf::Decided
+        } else if sent.is_some() || csrf.is_empty() {
+            crate::body::check(sent, &csrf)?;
+            crate::body::Csrf::Decided
+        } else {
+            crate::body::Csrf::InBody(&csrf)
+        };
+        if limit > crate::body::FORM_LIMIT {
+            // Only a signed-in user may send megabytes; a stranger's body is small anyway.
+            _upload_slot = app.uploads.take(client, declared, encoding)?;
+        }
+        let bytes = crate::body::read(body, limit, encoding, check).await?;
         Request::from_parts(parts, Body::from(bytes))
     } else {
         req
@@ -577,25 +572,13 @@ async fn gate_inner(
     Ok(resp)
 }
 
-/// Forms with a file (the consent scan) may carry up to 10 MB plus the other fields.
-pub const MULTIPART_LIMIT: usize = 21 * 1024 * 1024;
-
-/// The value of a small text field of a multipart body (the CSRF token), without parsing files.
-fn multipart_field(body: &[u8], name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\"");
-    let at = body.windows(needle.len()).position(|w| w == needle.as_bytes())?;
-    let rest = &body[at..];
-    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let len = rest[start..].windows(2).position(|w| w == b"\r\n")?;
-    String::from_utf8(rest[start..start + len].to_vec()).ok().filter(|v| v.len() <= 128)
-}
-
-/// A browser always sends `Origin` on a cross-site POST; when present it must be ours.
-fn check_origin(req: &Request) -> Result<(), WebError> {
+/// A browser always sends `Origin` on a cross-site POST; when present it must be ours: the same
+/// host, and the scheme users reach us by (https behind a TLS proxy or with our own TLS).
+fn check_origin(req: &Request, https: bool) -> Result<(), WebError> {
     let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-    if origin == "null" || origin_host != host {
+    let scheme = if https { "https" } else { "http" };
+    if host.is_empty() || origin != format!("{scheme}://{host}") {
         return Err(WebError::Csrf);
     }
     Ok(())
@@ -605,9 +588,21 @@ fn check_origin(req: &Request) -> Result<(), WebError> {
 /// a strict CSP without inline script, no framing, no sniffing, no referrer to other sites
 /// (`same-origin`, not `no-referrer`: with the latter a browser sends `Origin: null` on our own
 /// form posts, and the origin check must refuse that).
-pub async fn security_headers(req: Request, next: Next) -> Response {
+///
+/// HSTS when users reach the server by https (R9.2): browsers then never try plain http again.
+/// And every error of `/api/` is JSON, even one the handler's extractors produced (a bad query
+/// string), in the same shape as the others.
+pub async fn security_headers(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
+    let api = is_api(&req);
     let mut resp = next.run(req).await;
+    if api {
+        resp = crate::error::json_for_api(resp).await;
+    }
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
@@ -625,6 +620,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "same-origin");
     set(h, "permissions-policy", "camera=(), microphone=(), geolocation=()");
+    if app.config.https {
+        set(h, "strict-transport-security", "max-age=63072000; includeSubDomains");
+    }
     if is_static {
         set(h, "cache-control", "public, max-age=3600");
     } else {

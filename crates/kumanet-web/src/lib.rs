@@ -5,12 +5,14 @@ pub mod api;
 pub mod api_boards;
 pub mod api_directory;
 pub mod api_posts;
+pub mod body;
 pub mod clock;
 pub mod error;
 pub mod gate;
 pub mod html;
 pub mod jst;
 pub mod live;
+pub mod net;
 pub mod notices;
 pub mod passwords;
 pub mod room;
@@ -37,6 +39,11 @@ pub struct WebConfig {
     pub argon2_iterations: u32,
     /// E-mail notices; None sends no mail.
     pub mail: Option<notices::MailConfig>,
+    /// Users reach the server by https (its own TLS, or a TLS proxy in front): HSTS is sent and
+    /// a form's `Origin` must be https.
+    pub https: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `net`).
+    pub trusted_proxies: Vec<net::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -47,6 +54,8 @@ impl Default for WebConfig {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             mail: None,
+            https: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -66,6 +75,8 @@ pub struct AppInner {
     pub watermarker: Arc<kumanet_media::Watermarker>,
     /// E-mail notices (None when no SMTP server is configured).
     pub mailer: Option<notices::Mailer>,
+    /// Large request bodies being received, per address.
+    pub uploads: body::Uploads,
 }
 
 impl std::ops::Deref for App {
@@ -92,7 +103,17 @@ impl App {
             }
             None => (None, None),
         };
-        let app = App(Arc::new(AppInner { store, clock, hasher, config, limiter, live, watermarker, mailer }));
+        let app = App(Arc::new(AppInner {
+            store,
+            clock,
+            hasher,
+            config,
+            limiter,
+            live,
+            watermarker,
+            mailer,
+            uploads: body::Uploads::default(),
+        }));
         if let Some(rx) = jobs {
             notices::start(app.clone(), rx);
         }

@@ -97,6 +97,12 @@ impl Hub {
         }
     }
 
+    /// Shutting down: end every open stream (their pages reconnect to whichever node answers).
+    pub fn close_all(&self) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms.clear();
+    }
+
     /// Open live connections on this node.
     pub fn connections(&self) -> usize {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
@@ -174,6 +180,9 @@ mod tests {
         drop(other);
         let _ = hub.subscribe("g3", Part::Board);
         assert_eq!(hub.connections(), 2);
+        hub.close_all();
+        assert!(matches!(a.recv().await, Err(broadcast::error::RecvError::Closed)), "streams end at shutdown");
+        assert_eq!(hub.connections(), 0);
     }
 
     #[test]

@@ -338,7 +338,7 @@ pub fn router(app: App) -> Router {
     }
     router
         .fallback(|| async { crate::error::WebError::NotFound })
-        .layer(axum::extract::DefaultBodyLimit::max(gate::MULTIPART_LIMIT))
-        .layer(axum::middleware::from_fn(gate::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::body::UPLOAD_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), gate::security_headers))
         .with_state(app)
 }

@@ -21,6 +21,10 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("smtp_url", "KUMANET_SMTP_URL", "", "E-mail notices: smtp://HOST:25 (plain relay), smtp://USER:PASS@HOST:587?tls=required (STARTTLS) or smtps://USER:PASS@HOST:465. Empty: no mail is sent."),
     ("mail_from", "KUMANET_MAIL_FROM", "くまねっと <noreply@localhost>", "Sender of the notices."),
     ("public_url", "KUMANET_PUBLIC_URL", "", "The address users open (the only link in a notice), e.g. https://kumanet.example.jp/. Default: http://<listen>/."),
+    ("max_connections", "KUMANET_MAX_CONNECTIONS", "0", "Most open connections, live pages included (0: as many as the open-files limit allows after raising it to its hard maximum, less 256 for the server's own files). A connection over the limit is answered 503 at once."),
+    ("max_connections_per_address", "KUMANET_MAX_CONNECTIONS_PER_ADDRESS", "256", "Most open connections from one address (trusted proxies excepted)."),
+    ("idle_timeout_secs", "KUMANET_IDLE_TIMEOUT_SECS", "30", "Seconds a connection may take to send a request's head, and may stay idle between requests, before it is closed."),
+    ("trusted_proxies", "KUMANET_TRUSTED_PROXIES", "", "Reverse proxies in front of the server (addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/8): from them, X-Forwarded-For names the client for the login limit, the upload limit and the audit log. Empty: the connection's address is the client."),
     ("log", "KUMANET_LOG", "info", "Log filter (tracing env-filter syntax)."),
 ];
 
@@ -39,6 +43,10 @@ pub struct Config {
     pub smtp_url: String,
     pub mail_from: String,
     pub public_url: String,
+    pub max_connections: u32,
+    pub max_connections_per_address: u32,
+    pub idle_timeout_secs: u32,
+    pub trusted_proxies: Vec<kumanet_web::net::IpNet>,
     pub log: String,
 }
 
@@ -123,6 +131,11 @@ pub fn load(
         smtp_url: get("smtp_url").trim().to_string(),
         mail_from: get("mail_from"),
         public_url: get("public_url").trim().to_string(),
+        max_connections: num("max_connections")?,
+        max_connections_per_address: num("max_connections_per_address")?,
+        idle_timeout_secs: num("idle_timeout_secs")?,
+        trusted_proxies: kumanet_web::net::parse_list(&get("trusted_proxies"))
+            .map_err(|e| ConfigError::Value("trusted_proxies", e))?,
         log: get("log"),
     })
 }

@@ -3,8 +3,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod server;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -96,6 +96,8 @@ pub fn web_config(cfg: &Config) -> WebConfig {
         login_attempts_per_minute: cfg.login_attempts_per_minute,
         argon2_memory_kib: cfg.argon2_memory_kib,
         argon2_iterations: 2,
+        https: cfg.tls_cert.is_some() || cfg.public_url.starts_with("https://"),
+        trusted_proxies: cfg.trusted_proxies.clone(),
         mail: (!cfg.smtp_url.is_empty()).then(|| kumanet_web::notices::MailConfig {
             smtp_url: cfg.smtp_url.clone(),
             from: cfg.mail_from.clone(),
@@ -108,17 +110,41 @@ pub fn web_config(cfg: &Config) -> WebConfig {
     }
 }
 
-/// Serve `app` on an already bound listener until `shutdown` resolves.
+/// Serve `app` on an already bound listener until `shutdown` resolves (plain HTTP, default
+/// limits: what the tests use).
 pub async fn serve_on(
     app: App,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let router = kumanet_web::router(app);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    server::serve(app, listener, None, server::Limits::default(), shutdown).await?;
     Ok(())
+}
+
+/// The connection limits from the configuration: `max_connections` (0: as many as the
+/// open-files limit allows, which is first raised to its hard maximum) and the rest.
+pub fn server_limits(cfg: &Config) -> server::Limits {
+    let (allowed, files) = server::connections_the_file_limit_allows();
+    let max_connections = match cfg.max_connections {
+        0 => allowed,
+        n => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > allowed {
+                tracing::warn!(
+                    "max_connections {n} is more than the open-files limit ({files}) allows: {allowed} used"
+                );
+            }
+            n.min(allowed)
+        }
+    };
+    println!("Open files: the limit is {files}.");
+    server::Limits {
+        max_connections,
+        max_connections_per_address: usize::try_from(cfg.max_connections_per_address).unwrap_or(usize::MAX).max(1),
+        header_timeout: std::time::Duration::from_secs(u64::from(cfg.idle_timeout_secs.max(1))),
+        trusted_proxies: cfg.trusted_proxies.clone(),
+        ..server::Limits::default()
+    }
 }
 
 /// Build the application over a store with the given clock.
@@ -142,37 +168,28 @@ pub async fn serve(cfg: Config) -> Result<(), ServerError> {
         kumanet_store::Backend::Sqlite => "SQLite",
         kumanet_store::Backend::Postgres => "PostgreSQL",
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    match (&cfg.tls_cert, &cfg.tls_key) {
-        (Some(cert), Some(key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(|e| ServerError::Tls(e.to_string()))?;
-            println!("Kumanet listening on https://{} (TLS 1.2/1.3, {backend})", cfg.listen);
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            axum_server::bind_rustls(cfg.listen, tls)
-                .handle(handle)
-                .serve(kumanet_web::router(app).into_make_service_with_connect_info::<SocketAddr>())
-                .await?;
-        }
-        (None, None) => {
-            let listener = TcpListener::bind(cfg.listen).await?;
-            println!(
-                "Kumanet listening on http://{} ({backend}). Plain HTTP: no TLS certificate was given; put a TLS proxy in front or set tls_cert and tls_key.",
-                listener.local_addr()?
-            );
-            serve_on(app, listener, shutdown).await?;
-        }
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key).map_err(ServerError::Tls)?),
+        (None, None) => None,
         _ => return Err(ServerError::Tls("tls_cert and tls_key must be given together".into())),
+    };
+    let limits = server_limits(&cfg);
+    let listener = TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    if tls.is_some() {
+        println!("Kumanet listening on https://{addr} (TLS 1.2/1.3, {backend})");
+    } else {
+        println!(
+            "Kumanet listening on http://{addr} ({backend}). Plain HTTP: no TLS certificate was given; put a TLS proxy in front or set tls_cert and tls_key."
+        );
     }
+    println!(
+        "Connections: up to {} ({} per address), idle or slow ones closed after {} s.",
+        limits.max_connections,
+        limits.max_connections_per_address,
+        limits.header_timeout.as_secs()
+    );
+    server::serve(app, listener, tls, limits, server::shutdown_signal()).await?;
     store.close().await;
     Ok(())
 }

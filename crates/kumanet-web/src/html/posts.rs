@@ -117,7 +117,7 @@ async fn read_compose(req: Request) -> Result<(PostForm, Vec<Upload>), WebError>
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
-        let bytes = axum::body::to_bytes(req.into_body(), crate::gate::MULTIPART_LIMIT).await.map_err(bad)?;
+        let bytes = axum::body::to_bytes(req.into_body(), crate::body::UPLOAD_LIMIT).await.map_err(bad)?;
         return Ok((parse_form(&bytes)?, Vec::new()));
     }
     let mut mp = Multipart::from_request(req, &())

@@ -684,6 +684,38 @@ impl Node {
         }
     }
 
+    /// The process id (for /proc and signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Peak resident memory of the process so far (VmHWM), in MB.
+    pub fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb / 1024.0
+    }
+
+    /// SIGTERM, and the exit status once the process has ended (None if it has not within
+    /// `secs`, then it is killed).
+    pub async fn terminate(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        for _ in 0..secs * 10 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
     /// Start again on the same port and files.
     pub async fn restart(&mut self) {
         self.kill9();

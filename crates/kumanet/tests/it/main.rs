@@ -20,6 +20,7 @@ mod cli;
 mod directory;
 mod durability;
 mod facilities;
+mod limits;
 mod mail;
 mod patients;
 mod patients_matrix;
