@@ -288,3 +288,39 @@ async fn the_apis_errors_are_json_even_from_the_router() {
     assert_eq!(doc["paths"]["/api/v1/login"]["post"]["x-max-body-bytes"], kumanet_web::body::ANONYMOUS_LIMIT);
     assert!(post["responses"]["413"]["description"].as_str().unwrap().contains("バイトまで"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r9_3_one_address_sends_only_so_many_uploads_at_once() {
+    let srv = spawn(Backend::Sqlite).await.unwrap();
+    let (t, _, group, _) = crate::posts::care_room(&srv).await;
+    let csrf = t.doctor.csrf().await;
+    let cookie = format!("Cookie: {}={}", srv.app.session_cookie(), t.doctor.cookie(srv.app.session_cookie()).unwrap());
+    let path = format!("/groups/{group}/posts/preview");
+    // An upload under way: the head, the token and the start of a photo, the rest still coming.
+    let start = || {
+        let (base, path, cookie, csrf) = (srv.base.clone(), path.clone(), cookie.clone(), csrf.clone());
+        async move {
+            let head = ["Content-Type: multipart/form-data; boundary=x", &cookie, "Content-Length: 5000000"];
+            let mut s = post_head(&base, &path, &head).await;
+            let part = format!(
+                "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--x\r\n\
+                 Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            );
+            s.write_all(part.as_bytes()).await.unwrap();
+            s.write_all(&[0xFF; 4096]).await.unwrap();
+            s
+        }
+    };
+    let mut under_way = Vec::new();
+    for _ in 0..kumanet_web::body::UPLOADS_PER_ADDRESS {
+        under_way.push(start().await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut one_more = start().await;
+    assert_eq!(status_of(&mut one_more, 3).await, Some(429), "one upload too many from one address");
+    // When one ends, the next may start (it is read, not answered at once).
+    drop(under_way.pop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut next = start().await;
+    assert_eq!(status_of(&mut next, 1).await, None, "the next upload is being read");
+}
