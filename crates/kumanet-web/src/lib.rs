@@ -16,6 +16,7 @@ pub mod passwords;
 pub mod room;
 pub mod routes;
 pub mod service;
+pub mod spreadsheet;
 
 use std::sync::Arc;
 
