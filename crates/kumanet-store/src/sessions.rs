@@ -81,6 +81,17 @@ impl Tx {
         Ok(())
     }
 
+    /// R8.4 (ASVS 7.4.3): end every other session of a user, after a password change. Returns how
+    /// many ended.
+    pub async fn delete_other_sessions(&mut self, user_id: &str, keep_token_hash: &str) -> Result<u64> {
+        Ok(on_tx!(self, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_token_hash)
+            .execute(c)
+            .await?
+            .rows_affected()))
+    }
+
     /// R6.3: end every session of a user. Returns how many ended.
     pub async fn delete_sessions_of(&mut self, user_id: &str) -> Result<u64> {
         Ok(on_tx!(self, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1")

@@ -123,8 +123,8 @@ pub async fn session(Extension(ctx): Extension<Ctx>) -> ApiResult {
 
 pub async fn password(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
     let f: PasswordForm = body(&bytes)?;
-    accounts::change_password(&app, &ctx, &f).await?;
-    ok(json!({ "ok": true }))
+    let ended = accounts::change_password(&app, &ctx, &f).await?;
+    ok(json!({ "ok": true, "other_sessions_ended": ended }))
 }
 
 pub async fn policy(State(app): State<App>) -> ApiResult {

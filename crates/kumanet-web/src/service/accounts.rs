@@ -407,8 +407,9 @@ pub struct PasswordForm {
     pub csrf: Option<String>,
 }
 
-/// R8.1–R8.3: change one's own password; the current one is asked again.
-pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<(), WebError> {
+/// R8.1–R8.3: change one's own password; the current one is asked again. Every other session of
+/// the user ends (R8.4, ASVS 7.4.3); returns how many.
+pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<u64, WebError> {
     let u = ctx.user.as_ref().ok_or(WebError::Denied(Denied::NotSignedIn))?;
     let now = ctx.now;
     let mut errors = FieldErrors::default();
@@ -435,19 +436,21 @@ pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<(
     }
     let hash = app.hasher.hash(&new).await?;
     let expires = password::expires_at_us(tier, now, ctx.settings.password_max_age_days);
-    let device = match ctx.session_hash.as_deref() {
-        Some(h) => app.store.session(h).await?.and_then(|(s, _)| s.device_hash),
-        None => None,
-    };
+    let current_session = ctx.session_hash.as_deref().ok_or(WebError::Denied(Denied::NotSignedIn))?;
+    let device = app.store.session(current_session).await?.and_then(|(s, _)| s.device_hash);
     let mut tx = app.store.begin().await?;
     tx.set_password(&u.id, &hash, false, expires, now, &new_id()).await?;
+    // ASVS 7.4.3: the other sessions end (they may be the reason for the change); this one stays.
     // Browsers that knew the old password are no longer known devices, but this one.
+    let sessions_ended = tx.delete_other_sessions(&u.id, current_session).await?;
     let devices_forgotten = throttle::password_set(&mut tx, ctx, u, device.as_deref()).await?;
     tx.audit(ctx.audit(AuditAction::PasswordChanged, AuditResult::Ok).on("user", &u.id).details(serde_json::json!({
-        "tier": tier, "expires_at": expires, "was_issued": u.password_issued, "devices_forgotten": devices_forgotten,
+        "tier": tier, "expires_at": expires, "was_issued": u.password_issued,
+        "other_sessions_ended": sessions_ended, "devices_forgotten": devices_forgotten,
     })))
     .await?;
-    tx.commit().await.map_err(WebError::from)
+    tx.commit().await?;
+    Ok(sessions_ended)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

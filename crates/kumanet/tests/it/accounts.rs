@@ -260,6 +260,40 @@ both!(r8_6_a_strangers_failures_do_not_keep_the_user_out_of_a_known_device, |srv
     assert_eq!(audit_rows(&srv, "auth.unlocked").await.len(), 2);
 });
 
+// R8.4, ASVS 7.4.3: changing one's password ends the user's other sessions (and forgets the
+// other browsers as known devices); the session it was changed in stays. Audited.
+both!(r8_4_a_password_change_ends_the_other_sessions, |srv: Srv| async move {
+    let w = world(&srv).await;
+    let phone = login_ok(&srv, "nurse.a", PASSWORD).await;
+    let tablet = login_ok(&srv, "nurse.a", PASSWORD).await;
+    assert_eq!(phone.get("/profile").await.status, 200);
+    assert_eq!(srv.store.session_count(&w.nurse_id).await.unwrap(), 3);
+    assert_eq!(change_password(&w.nurse, PASSWORD, PASSWORD2).await.status, 303);
+    assert_eq!(w.nurse.get("/profile").await.status, 200, "the current session stays");
+    assert_eq!(phone.get("/profile").await.location(), "/login");
+    assert_eq!(tablet.api("GET", "/api/v1/session", serde_json::json!({})).await.status, 401);
+    assert_eq!(w.admin_a.get("/profile").await.status, 200, "other users are not touched");
+    let row = &audit_rows(&srv, "auth.password_changed").await[0].record;
+    assert!(row.details.contains("\"other_sessions_ended\":2"), "{}", row.details);
+    let devices = srv.store.known_devices(&w.nurse_id).await.unwrap();
+    let mine = kumanet_web::passwords::token_hash(&w.nurse.cookie("__Host-kumanet_device").unwrap());
+    assert_eq!(devices.iter().map(|d| d.device_hash.clone()).collect::<Vec<_>>(), vec![mine]);
+    // The same through the API.
+    const THIRD: &str = "夕焼けの丘で4匹の猫が眠っている。";
+    let api = login_ok(&srv, "nurse.a", PASSWORD2).await;
+    let r = api
+        .api(
+            "POST",
+            "/api/v1/password",
+            serde_json::json!({ "current": PASSWORD2, "password": THIRD, "password_confirm": THIRD }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["other_sessions_ended"], 1);
+    assert_eq!(w.nurse.get("/profile").await.location(), "/login");
+    assert_eq!(api.get("/profile").await.status, 200);
+});
+
 both!(r8_6_per_address_limit_answers_429, |srv: Srv| async move {
     drop(srv);
     let web = kumanet_web::WebConfig { login_attempts_per_minute: 3, ..test_web_config() };
