@@ -275,6 +275,7 @@ pub async fn seed(store: &Store, sizes: &Sizes) -> R<Region> {
             ip: "127.0.0.1".into(),
             created_at: now,
             last_seen_at: now,
+            device_hash: None,
         })
         .await?;
         users.push(UserInfo { token, csrf });

@@ -24,6 +24,7 @@ labelled_enum! {
         Login = "auth.login": "ログイン",
         LoginFailed = "auth.login_failed": "ログイン失敗",
         Locked = "auth.locked": "アカウントロック",
+        Unlocked = "auth.unlocked": "アカウントロックの終了",
         RateLimited = "auth.rate_limited": "ログイン試行の制限",
         Logout = "auth.logout": "ログアウト",
         IdleExpired = "auth.idle_expired": "無操作によるログアウト",

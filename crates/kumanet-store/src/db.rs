@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_directory.sql"),
         include_str!("../migrations/postgres/0009_directory.sql"),
     ),
+    (
+        "0011_login_throttle",
+        include_str!("../migrations/sqlite/0011_login_throttle.sql"),
+        include_str!("../migrations/postgres/0011_login_throttle.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ mod policy;
 mod posts;
 mod records;
 mod sessions;
+mod throttle;
 mod users;
 
 pub use attachments::{AttachmentMeta, NewAttachment};
@@ -31,6 +32,7 @@ pub use notices::NoticeTarget;
 pub use patients::PatientContext;
 pub use posts::{NewPost, PostAck, PostMeta, PostVersion, PostView, ReadMark, SearchHit};
 pub use records::*;
+pub use throttle::{EndedLock, KnownDevice};
 pub use users::UserQuery;
 
 /// The one error type of the storage layer.

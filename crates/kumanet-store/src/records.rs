@@ -44,8 +44,6 @@ pub struct User {
     pub password_expires_at: Option<Micros>,
     /// R6.1: the password was issued by an admin and must be changed at first login.
     pub password_issued: bool,
-    pub failed_count: u32,
-    pub locked_until: Option<Micros>,
     pub pledge_signed_at: Option<Micros>,
     pub created_at: Micros,
     pub updated_at: Micros,
@@ -94,6 +92,8 @@ pub struct Session {
     pub ip: String,
     pub created_at: Micros,
     pub last_seen_at: Micros,
+    /// The SHA-256 of the device cookie of the browser the session was opened on (R8.6, R9.4).
+    pub device_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

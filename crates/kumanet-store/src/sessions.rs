@@ -10,7 +10,8 @@ impl Store {
     /// The session and its user, in one read.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(Session, User)>> {
         let sql = format!(
-            "SELECT s.token_hash, s.user_id, s.csrf_token, s.ip, s.created_at AS s_created_at, s.last_seen_at, {USER_COLUMNS} \
+            "SELECT s.token_hash, s.user_id, s.csrf_token, s.ip, s.created_at AS s_created_at, s.last_seen_at, \
+             s.device_hash, {USER_COLUMNS} \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
         );
         fn map(r: &impl RowExt) -> Result<(Session, User)> {
@@ -22,6 +23,7 @@ impl Store {
                     ip: r.text("ip")?,
                     created_at: r.int("s_created_at")?,
                     last_seen_at: r.int("last_seen_at")?,
+                    device_hash: r.opt_text("device_hash")?,
                 },
                 row_to_user(r)?,
             ))
@@ -41,15 +43,19 @@ impl Tx {
     pub async fn insert_session(&mut self, s: &Session) -> Result<()> {
         on_tx!(self, |c| {
             sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(&s.token_hash)
-        .bind(&s.user_id)
-        .bind(&s.csrf_token)
-        .bind(&s.ip)
-        .bind(s.created_at)
-        .bind(s.last_seen_at)
-        .execute(c).await?.rows_affected()
+                "INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, last_seen_at, device_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&s.token_hash)
+            .bind(&s.user_id)
+            .bind(&s.csrf_token)
+            .bind(&s.ip)
+            .bind(s.created_at)
+            .bind(s.last_seen_at)
+            .bind(&s.device_hash)
+            .execute(c)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
@@ -73,6 +79,17 @@ impl Tx {
             .await?
             .rows_affected());
         Ok(())
+    }
+
+    /// R8.4 (ASVS 7.4.3): end every other session of a user, after a password change. Returns how
+    /// many ended.
+    pub async fn delete_other_sessions(&mut self, user_id: &str, keep_token_hash: &str) -> Result<u64> {
+        Ok(on_tx!(self, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_token_hash)
+            .execute(c)
+            .await?
+            .rows_affected()))
     }
 
     /// R6.3: end every session of a user. Returns how many ended.

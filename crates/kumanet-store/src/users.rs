@@ -8,7 +8,7 @@ use crate::{NewUser, Notification, ProfileChange, Result, Store, StoreError, Tx,
 
 pub(crate) const USER_COLUMNS: &str = "u.id, u.login_id, u.name, u.kana, u.role, u.profession, u.facility_id, \
     u.email, u.phone, u.status, u.password_hash, u.password_set_at, u.password_expires_at, u.password_issued, \
-    u.failed_count, u.locked_until, u.pledge_signed_at, u.created_at, u.updated_at";
+    u.pledge_signed_at, u.created_at, u.updated_at";
 
 pub(crate) fn row_to_user(r: &impl RowExt) -> Result<User> {
     let bad = |what: &str, v: &str| StoreError::Corrupt(format!("users.{what} = {v}"));
@@ -33,8 +33,6 @@ pub(crate) fn row_to_user(r: &impl RowExt) -> Result<User> {
         password_set_at: r.int("password_set_at")?,
         password_expires_at: r.opt_int("password_expires_at")?,
         password_issued: r.int("password_issued")? != 0,
-        failed_count: u32::try_from(r.int("failed_count")?).unwrap_or(u32::MAX),
-        locked_until: r.opt_int("locked_until")?,
         pledge_signed_at: r.opt_int("pledge_signed_at")?,
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
@@ -133,25 +131,27 @@ impl Tx {
     pub async fn insert_user(&mut self, u: &NewUser, now: Micros) -> Result<()> {
         on_tx!(self, |c| {
             sqlx::query(
-            "INSERT INTO users (id, login_id, name, kana, role, profession, facility_id, email, phone, status, \
-             password_hash, password_set_at, password_expires_at, password_issued, failed_count, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $12, $12)"
-        )
-        .bind(&u.id)
-        .bind(&u.login_id)
-        .bind(&u.name)
-        .bind(&u.kana)
-        .bind(u.role.code())
-        .bind(u.profession.map(|p| p.code()))
-        .bind(&u.facility_id)
-        .bind(&u.email)
-        .bind(&u.phone)
-        .bind(u.status.code())
-        .bind(&u.password_hash)
-        .bind(now)
-        .bind(u.password_expires_at)
-        .bind(i64::from(u.password_issued))
-        .execute(c).await?.rows_affected()
+                "INSERT INTO users (id, login_id, name, kana, role, profession, facility_id, email, phone, status, \
+             password_hash, password_set_at, password_expires_at, password_issued, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $12, $12)",
+            )
+            .bind(&u.id)
+            .bind(&u.login_id)
+            .bind(&u.name)
+            .bind(&u.kana)
+            .bind(u.role.code())
+            .bind(u.profession.map(|p| p.code()))
+            .bind(&u.facility_id)
+            .bind(&u.email)
+            .bind(&u.phone)
+            .bind(u.status.code())
+            .bind(&u.password_hash)
+            .bind(now)
+            .bind(u.password_expires_at)
+            .bind(i64::from(u.password_issued))
+            .execute(c)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
@@ -168,7 +168,7 @@ impl Tx {
     ) -> Result<()> {
         on_tx!(self, |c| sqlx::query(
             "UPDATE users SET password_hash = $2, password_issued = $3, password_expires_at = $4, \
-             password_set_at = $5, failed_count = 0, locked_until = NULL, updated_at = $5 WHERE id = $1"
+             password_set_at = $5, updated_at = $5 WHERE id = $1"
         )
         .bind(user_id)
         .bind(hash)
@@ -190,18 +190,6 @@ impl Tx {
             .await?
             .rows_affected());
         }
-        Ok(())
-    }
-
-    /// R8.6: remember a failure (and a lock, when the rule says so).
-    pub async fn set_login_failures(&mut self, user_id: &str, count: u32, locked_until: Option<Micros>) -> Result<()> {
-        on_tx!(self, |c| sqlx::query("UPDATE users SET failed_count = $2, locked_until = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(i64::from(count))
-            .bind(locked_until)
-            .execute(c)
-            .await?
-            .rows_affected());
         Ok(())
     }
 
@@ -271,5 +259,12 @@ impl Tx {
         .bind(facility_id)
         .fetch_all(c)
         .await?))
+    }
+
+    /// The center's approved accounts (told of a lock-out when a facility has no other admin, R8.6).
+    pub async fn center_user_ids(&mut self) -> Result<Vec<String>> {
+        Ok(on_tx!(self, |c| sqlx::query_scalar("SELECT id FROM users WHERE role = 'center' AND status = 'approved'")
+            .fetch_all(c)
+            .await?))
     }
 }

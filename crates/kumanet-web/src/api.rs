@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use kumanet_core::audit::AuditAction;
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
+use crate::html::auth::{login_client, set_login_cookies, set_refused_status};
 use crate::html::center::AuditQuery;
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
 use crate::service::admin::{self, audit_view, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
@@ -65,23 +66,29 @@ fn person_view(i: UserListItem) -> PersonView {
     }
 }
 
-pub async fn login(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+/// R8.6: the same answers as the page: 200 with the session and device cookies, 401
+/// `invalid_credentials` or `issued_password_expired`, 429 `login_throttled` with `Retry-After`.
+pub async fn login(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
     let f: LoginForm = body(&bytes)?;
-    match accounts::login(&app, &ctx, &f).await? {
-        Ok(token) => {
+    match accounts::login(&app, &ctx, &f, &login_client(&app, &headers)).await? {
+        Ok(logged_in) => {
             let mut resp = Json(json!({ "ok": true })).into_response();
-            if let Ok(v) = HeaderValue::from_str(&app.cookie(app.session_cookie(), &token)) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_login_cookies(&app, &mut resp, &logged_in);
             Ok(resp)
         }
         Err(refused) => {
-            let code = match refused {
-                LoginRefused::Invalid => "invalid_credentials",
-                LoginRefused::Locked => "locked",
-                LoginRefused::IssuedExpired => "issued_password_expired",
-            };
-            Ok((StatusCode::UNAUTHORIZED, Json(json!({ "code": code, "message": refused.message() }))).into_response())
+            let mut body = json!({ "code": refused.code(), "message": refused.message() });
+            if let LoginRefused::Throttled { retry_after_s } = refused {
+                body["retry_after_seconds"] = retry_after_s.into();
+            }
+            let mut resp = Json(body).into_response();
+            set_refused_status(&mut resp, &refused);
+            Ok(resp)
         }
     }
 }
@@ -116,8 +123,8 @@ pub async fn session(Extension(ctx): Extension<Ctx>) -> ApiResult {
 
 pub async fn password(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
     let f: PasswordForm = body(&bytes)?;
-    accounts::change_password(&app, &ctx, &f).await?;
-    ok(json!({ "ok": true }))
+    let ended = accounts::change_password(&app, &ctx, &f).await?;
+    ok(json!({ "ok": true, "other_sessions_ended": ended }))
 }
 
 pub async fn policy(State(app): State<App>) -> ApiResult {
@@ -912,6 +919,16 @@ pub fn openapi_document() -> Value {
             op["responses"]["429"] =
                 json!({ "description": "同じアドレスからの大きな送信が多すぎます", "content": err });
         }
+        if def.path == "/api/v1/login" {
+            // R8.6, ASVS 6.3.8: the answers never tell whether the ID exists.
+            op["description"] = json!("成功するとセッションCookieと端末Cookie(長期間有効、この端末でログインしたことの記録。ロック中でもこの端末からはログインできます)を設定します。\
+                失敗の答えは、IDが存在するかどうかによって変わりません。");
+            op["responses"]["401"] = json!({ "description": "ログインIDまたはパスワードが正しくありません(code: invalid_credentials)、または発行されたパスワードの期限切れ(code: issued_password_expired)",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+            op["responses"]["429"] = json!({ "description": "ログインの失敗が続いたため一時的に制限中(code: login_throttled、retry_after_seconds 秒後に再試行)、またはこのアドレスからの試行が多すぎます(code: rate_limited)",
+                "headers": { "Retry-After": { "schema": { "type": "integer" }, "description": "再試行できるまでの秒数" } },
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+        }
         if let Some(schema) = request_schema(def.method.as_str(), def.path) {
             // A body whose fields are all optional may be left out.
             let required = schema["required"].as_array().is_some_and(|r| !r.is_empty());
@@ -944,6 +961,7 @@ pub fn openapi_document() -> Value {
         "paths": paths,
         "components": { "schemas": { "Error": { "type": "object", "required": ["code", "message"], "properties": {
             "code": { "type": "string" }, "message": { "type": "string" },
+            "retry_after_seconds": { "type": "integer" },
             "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
             "request_id": { "type": "string" } } } } }
     })

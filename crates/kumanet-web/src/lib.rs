@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod room;
 pub mod routes;
 pub mod service;
+pub mod spreadsheet;
 
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ impl Default for WebConfig {
     }
 }
 
+/// How long a browser keeps its device cookie: 400 days, the longest browsers allow.
+pub const DEVICE_COOKIE_MAX_AGE_S: i64 = 400 * 24 * 60 * 60;
+
 /// Everything a request needs, passed explicitly (no globals), so tests run side by side.
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
@@ -77,6 +81,8 @@ pub struct AppInner {
     pub mailer: Option<notices::Mailer>,
     /// Large request bodies being received, per address.
     pub uploads: body::Uploads,
+    /// R8.6: when this node last pruned the memory of failed logins.
+    pub login_pruned_at: std::sync::atomic::AtomicI64,
 }
 
 impl std::ops::Deref for App {
@@ -113,6 +119,7 @@ impl App {
             watermarker,
             mailer,
             uploads: body::Uploads::default(),
+            login_pruned_at: std::sync::atomic::AtomicI64::new(i64::MIN),
         }));
         if let Some(rx) = jobs {
             notices::start(app.clone(), rx);
@@ -138,6 +145,26 @@ impl App {
         } else {
             "kumanet_csrf"
         }
+    }
+
+    /// R8.6: the browser's device cookie (the same for every user of the browser; known per user).
+    pub fn device_cookie(&self) -> &'static str {
+        if self.config.cookie_secure {
+            "__Host-kumanet_device"
+        } else {
+            "kumanet_device"
+        }
+    }
+
+    /// `Set-Cookie` value of the device cookie: it outlives the browser session (400 days, the
+    /// longest browsers keep), HttpOnly, SameSite=Strict. It is no session: it only lets the
+    /// browser's logins past a lock that failures elsewhere caused (R8.6), and names the device.
+    pub fn device_cookie_value(&self, token: &str) -> String {
+        let secure = if self.config.cookie_secure { "; Secure" } else { "" };
+        format!(
+            "{}={token}; Path=/; Max-Age={DEVICE_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Strict{secure}",
+            self.device_cookie()
+        )
     }
 
     /// `Set-Cookie` value: browser-session only (no Max-Age, R9.2), HttpOnly, SameSite=Strict.

@@ -19,9 +19,10 @@ pub struct Settings {
     pub session_lifetime_hours: u32,
     /// R8.1: days before an 8–12 character password expires (1–60, default 60).
     pub password_max_age_days: u32,
-    /// R8.6: consecutive failures that lock an account (3–100, default 10).
+    /// R8.6: failures that lock an ID against the browsers its user has not logged in on, or lock
+    /// one known device (3–100, default 10).
     pub lockout_threshold: u32,
-    /// R8.6: minutes an account stays locked (1–1440, default 15).
+    /// R8.6: minutes a lock lasts (1–1440, default 15).
     pub lockout_minutes: u32,
     /// R5.3: the professionals' agreement a patient or family member needs to join (default: all).
     #[serde(default = "default_family_rule")]

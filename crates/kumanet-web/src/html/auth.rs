@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kumanet_store::PolicyVersion;
@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::WebError;
-use crate::gate::Ctx;
-use crate::service::accounts::{self, AcceptForm, LoginForm, PasswordForm};
+use crate::gate::{cookie_value, Ctx};
+use crate::service::accounts::{self, AcceptForm, LoggedIn, LoginClient, LoginForm, LoginRefused, PasswordForm};
 use crate::service::default_purpose;
 use crate::App;
 
@@ -65,34 +65,64 @@ pub async fn login_get(
     login_page(&app, &ctx, notice, None, String::new()).await
 }
 
+/// The browser a login comes from: its device cookie (R8.6) and what it says it is.
+pub(crate) fn login_client(app: &App, headers: &HeaderMap) -> LoginClient {
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    LoginClient {
+        device_token: cookie_value(headers, app.device_cookie()),
+        user_agent: user_agent.chars().take(300).collect(),
+    }
+}
+
+/// A successful login sets the new session's cookie and (again) the browser's device cookie.
+pub(crate) fn set_login_cookies(app: &App, resp: &mut Response, ok: &LoggedIn) {
+    for cookie in [app.cookie(app.session_cookie(), &ok.session_token), app.device_cookie_value(&ok.device_token)] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// A refused login's status: 429 with `Retry-After` when held back (R8.6), 401 otherwise.
+pub(crate) fn set_refused_status(resp: &mut Response, refused: &LoginRefused) {
+    match refused {
+        LoginRefused::Throttled { retry_after_s } => {
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        LoginRefused::Invalid | LoginRefused::IssuedExpired => *resp.status_mut() = StatusCode::UNAUTHORIZED,
+    }
+}
+
 pub async fn login_post(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let f: LoginForm = parse_form(&body)?;
-    let outcome = match accounts::login(&app, &ctx, &f).await {
+    let outcome = match accounts::login(&app, &ctx, &f, &login_client(&app, &headers)).await {
         Err(WebError::Invalid(_)) => {
             let msg = "ログインIDとパスワードを入力してください。".to_string();
             let mut resp = login_page(&app, &ctx, None, Some(msg), f.login_id.trim().to_string()).await?;
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(resp);
         }
         other => other?,
     };
     match outcome {
-        Ok(token) => {
+        Ok(ok) => {
             let mut resp = Redirect::to("/").into_response();
-            if let Ok(v) = HeaderValue::from_str(&app.cookie(app.session_cookie(), &token)) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_login_cookies(&app, &mut resp, &ok);
             Ok(resp)
         }
         Err(refused) => {
             let mut resp =
                 login_page(&app, &ctx, None, Some(refused.message().to_string()), f.login_id.trim().to_string())
                     .await?;
-            *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            set_refused_status(&mut resp, &refused);
             Ok(resp)
         }
     }
@@ -136,10 +166,10 @@ pub async fn password_post(
 ) -> Result<Response, WebError> {
     let f: PasswordForm = parse_form(&body)?;
     match accounts::change_password(&app, &ctx, &f).await {
-        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Ok(_) => Ok(Redirect::to("/").into_response()),
         Err(WebError::Invalid(errors)) => {
             let mut resp = password_page(&ctx, FormState::from_pairs(&body, errors));
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
         Err(e) => Err(e),
@@ -181,7 +211,7 @@ pub async fn policy_post(
         Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(WebError::Invalid(errors)) => {
             let mut resp = policy_page(&app, &ctx, FormState::from_pairs(&body, errors)).await?;
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
         Err(e) => Err(e),

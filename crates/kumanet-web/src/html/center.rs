@@ -564,12 +564,6 @@ pub async fn audit_get(
     }))
 }
 
-/// Quote a CSV field; a leading = + - @ is neutralised so a spreadsheet does not run it.
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// R11.1: CSV export of the search (UTF-8 with BOM for Excel), with the chain hashes so it can be
 /// checked offline. Shown inline as text: this is the log, not patient information.
 pub async fn audit_csv_get(
@@ -579,7 +573,23 @@ pub async fn audit_csv_get(
 ) -> Result<Response, WebError> {
     let rows = app.store.audit_search(&filter_for(&app, &q, 100_000).await?).await?;
     audit_view(&app, &ctx, AuditAction::AuditExported, None, serde_json::json!({ "rows": rows.len() })).await?;
-    let mut out = String::from("\u{feff}seq,ts_utc,actor_user_id,actor_role,actor_facility_id,ip,action,target_type,target_id,result,reason,details,prev_hash,entry_hash\r\n");
+    let mut out = crate::spreadsheet::CsvWriter::new();
+    out.row([
+        "seq",
+        "ts_utc",
+        "actor_user_id",
+        "actor_role",
+        "actor_facility_id",
+        "ip",
+        "action",
+        "target_type",
+        "target_id",
+        "result",
+        "reason",
+        "details",
+        "prev_hash",
+        "entry_hash",
+    ]);
     for r in rows.iter().rev() {
         let x = &r.record;
         let cols = [
@@ -598,15 +608,14 @@ pub async fn audit_csv_get(
             r.prev_hash.clone(),
             r.entry_hash.clone(),
         ];
-        out.push_str(&cols.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.row(cols);
     }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"kumanet-audit.csv\""),
         ],
-        out,
+        out.finish(),
     )
         .into_response())
 }

@@ -171,7 +171,7 @@ pub async fn export_get(
     let mut q = f.query(&kinds, &areas, 20_000);
     q.offset = 0;
     let (entries, _) = app.store.search_directory(&q).await?;
-    let body = dir::export_csv(&entries, &kinds, &areas)?;
+    let body = dir::export_csv(&entries, &kinds, &areas);
     let name = format!("attachment; filename=\"resources-{}.csv\"", dir::today(&ctx));
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], body)
         .into_response())

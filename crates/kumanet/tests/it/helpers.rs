@@ -219,6 +219,19 @@ impl Client {
         }
     }
 
+    /// A browser on another machine: its requests come from `ip` (any 127.x.y.z reaches the server).
+    pub fn from_address(srv: &Srv, ip: [u8; 4]) -> Client {
+        Client {
+            base: srv.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .local_address(std::net::IpAddr::from(ip))
+                .build()
+                .unwrap(),
+            cookies: Mutex::new(HashMap::new()),
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
