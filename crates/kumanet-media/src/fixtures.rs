@@ -87,8 +87,18 @@ pub fn pdf_of(pages: &[&str]) -> Vec<u8> {
         ));
     }
     for content in pages {
-        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1));
+        objects.push(stream("", content));
     }
+    pdf_from_objects(&objects)
+}
+
+/// A stream object with extra dictionary entries.
+fn stream(dict: &str, content: &str) -> String {
+    format!("<< {dict} /Length {} >>\nstream\n{content}\nendstream", content.len() + 1)
+}
+
+/// A PDF of the given objects (numbered from 1; object 1 is the catalog), with its xref table.
+pub fn pdf_from_objects(objects: &[String]) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -105,6 +115,118 @@ pub fn pdf_of(pages: &[&str]) -> Vec<u8> {
         format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
     );
     pdf
+}
+
+/// A one-page PDF of under 2 KB that takes a renderer minutes: eight levels of form XObjects,
+/// each drawing the next ten times, so the page holds 10^8 filled squares.
+pub fn slow_pdf() -> Vec<u8> {
+    const LEVELS: usize = 8;
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << /XObject << /X 5 0 R >> >> /Contents 4 0 R >>"
+            .to_string(),
+        stream("", "/X Do"),
+    ];
+    for level in 0..LEVELS {
+        let obj = 5 + level;
+        let (resources, content) = if level + 1 < LEVELS {
+            (format!("/Resources << /XObject << /X {} 0 R >> >>", obj + 1), "/X Do ".repeat(10))
+        } else {
+            (String::new(), "0 0 0 rg 10 10 60 60 re f ".repeat(10))
+        };
+        objects.push(stream(&format!("/Type /XObject /Subtype /Form /BBox [0 0 200 100] {resources}"), &content));
+    }
+    pdf_from_objects(&objects)
+}
+
+/// A black PNG of `w`×`h` pixels at `bit_depth` (8 or 16) and PNG colour type (0 grey, 2 RGB,
+/// 6 RGBA), deflated by hand (one literal, then runs of 258): a 16-bit 40-megapixel RGB image
+/// is 1.5 MB here and 240 MB decoded, the decompression bomb a server must refuse unread.
+pub fn black_png(w: u32, h: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
+    let channels: u64 = match color_type {
+        2 => 3,
+        6 => 4,
+        4 => 2,
+        _ => 1,
+    };
+    let row = 1 + u64::from(w) * channels * u64::from(bit_depth) / 8;
+    let total = row * u64::from(h);
+    let mut bits = BitWriter::default();
+    bits.put(1, 1); // the final block
+    bits.put(1, 2); // fixed Huffman codes
+    bits.put_code(0x30, 8); // the literal 0
+    let runs = (total - 1) / 258;
+    for _ in 0..runs {
+        bits.put_code(0b1100_0101, 8); // length 258 (code 285)
+        bits.put_code(0, 5); // distance 1
+    }
+    for _ in 0..(total - 1) % 258 {
+        bits.put_code(0x30, 8);
+    }
+    bits.put_code(0, 7); // end of block
+    let mut zlib = vec![0x78, 0x01];
+    zlib.extend_from_slice(&bits.finish());
+    // Adler-32 of `total` zero bytes: a = 1, b = total.
+    let adler = ((total % 65_521) << 16 | 1) as u32;
+    zlib.extend_from_slice(&adler.to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[bit_depth, color_type, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &zlib));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// A PNG chunk: length, type, data, CRC-32 of type and data.
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in kind.iter().chain(data) {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    c.extend_from_slice(&(!crc).to_be_bytes());
+    c
+}
+
+/// Deflate's bit order: values least significant bit first, Huffman codes most significant first.
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    fn put(&mut self, value: u32, bits: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += bits;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    fn put_code(&mut self, code: u32, bits: u32) {
+        let reversed = code.reverse_bits() >> (32 - bits);
+        self.put(reversed, bits);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
 }
 
 pub fn two_page_pdf() -> Vec<u8> {

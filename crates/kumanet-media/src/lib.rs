@@ -15,7 +15,9 @@ use std::io::Cursor;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits};
 
-pub use pdf::{pdf_page_count, pdf_pages, MAX_PAGE_SIDE, MAX_PDF_PAGES};
+pub use pdf::{
+    pdf_page_count, pdf_pages, pdf_pages_within, MAX_PAGE_SIDE, MAX_PDF_PAGES, PDF_TIME_LIMIT, PDF_WORK_BYTES,
+};
 pub use watermark::Watermarker;
 
 /// The largest attachment accepted, in bytes (20 MiB).
@@ -24,8 +26,22 @@ pub const MAX_BYTES: usize = 20 * 1024 * 1024;
 /// The largest image accepted, in pixels (40 megapixels).
 pub const MAX_PIXELS: u64 = 40_000_000;
 
-/// The most a decoder may allocate: a 40-megapixel image at 8 bytes a pixel, plus slack.
-const MAX_DECODE_ALLOC: u64 = MAX_PIXELS * 8 + 16 * 1024 * 1024;
+/// The most memory a decoded image may take, checked from its header before decoding
+/// (width × height × bytes per pixel): a 40-megapixel 8-bit RGBA image, or a 16-bit one of
+/// 20 megapixels. A 300 KB PNG can claim a 16-bit 40-megapixel canvas (320 MB decoded, half a
+/// gigabyte with its copies); it is refused before a byte of it is inflated.
+pub const MAX_DECODED_BYTES: u64 = MAX_PIXELS * 4;
+
+/// What the decoder may allocate in all: the decoded image plus its working buffers.
+const MAX_DECODE_ALLOC: u64 = MAX_DECODED_BYTES + SLACK_BYTES;
+
+/// Working memory beyond the pixel buffers (decoder state, encoders, thumbnails).
+const SLACK_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The longest side of a stored image, in pixels: every view decodes the stored image to burn
+/// the watermark in, so a 40-megapixel upload is kept at display size (5 megapixels at most)
+/// and a view costs a tenth of what the original would.
+pub const DISPLAY_MAX_SIDE: u32 = 2560;
 
 /// JPEG quality used for every JPEG this crate writes.
 const JPEG_QUALITY: u8 = 85;
@@ -102,9 +118,12 @@ pub enum MediaError {
     /// More pixels than [`MAX_PIXELS`] (or more memory than a decoder may use).
     #[error("image has too many pixels")]
     TooManyPixels,
-    /// The PDF tools (poppler-utils) failed, are missing, or timed out.
+    /// The PDF tools (poppler-utils) failed or are missing.
     #[error("PDF renderer failed: {0}")]
     PdfRenderer(String),
+    /// The PDF took longer than [`PDF_TIME_LIMIT`] to render (a hostile or pathological file).
+    #[error("{0} did not finish within the time limit")]
+    TooSlow(String),
 }
 
 impl MediaError {
@@ -114,8 +133,13 @@ impl MediaError {
             MediaError::TooLarge => "ファイルは20MBまでです。",
             MediaError::Unsupported => "JPEG・PNG・PDFのファイルだけ添付できます。",
             MediaError::Corrupt(_) => "ファイルを読み取れませんでした。壊れていないか確かめてください。",
-            MediaError::TooManyPixels => "画像が大きすぎます(4,000万画素まで)。",
+            MediaError::TooManyPixels => {
+                "画像が大きすぎます(4,000万画素まで。16ビットの画像は2,000万画素までです)。解像度を下げてからお試しください。"
+            }
             MediaError::PdfRenderer(_) => "PDFを画像にできませんでした。",
+            MediaError::TooSlow(_) => {
+                "PDFの処理に時間がかかりすぎるため、受け付けられませんでした。画像(JPEG)にするか、ページを分けてお試しください。"
+            }
         }
     }
 }
@@ -127,31 +151,82 @@ pub struct Sanitized {
     pub kind: Kind,
     /// The re-encoded image, upright, with no EXIF, XMP or text chunks.
     pub data: Vec<u8>,
-    /// Width in pixels, after applying the EXIF orientation.
+    /// Width in pixels as stored: upright, and within [`DISPLAY_MAX_SIDE`].
     pub width: u32,
-    /// Height in pixels, after applying the EXIF orientation.
+    /// Height in pixels as stored.
     pub height: u32,
     /// A JPEG thumbnail whose longest side is at most [`THUMB_MAX_SIDE`].
     pub thumb: Vec<u8>,
 }
 
-/// Checks an uploaded image, turns it upright and re-encodes it with no metadata at all, so
-/// GPS positions, device serials and embedded comments never reach storage.
+/// Checks an uploaded image, turns it upright, brings it within [`DISPLAY_MAX_SIDE`] and
+/// re-encodes it with no metadata at all, so GPS positions, device serials and embedded
+/// comments never reach storage.
+///
+/// Memory: at most about [`work_bytes`] of the upload (the decoded image, one rotated copy,
+/// one 8-bit copy); callers bound how many run at once by that figure.
 pub fn sanitize_image(bytes: &[u8]) -> Result<Sanitized, MediaError> {
     let (kind, img) = decode_image(bytes)?;
-    let (width, height) = (img.width(), img.height());
-    let data = match kind {
-        Kind::Png => {
-            if img.color().has_alpha() {
-                encode_png(&DynamicImage::ImageRgba8(img.to_rgba8()))?
-            } else {
-                encode_png(&DynamicImage::ImageRgb8(img.to_rgb8()))?
-            }
+    let (data, shown) = match kind {
+        Kind::Png if img.color().has_alpha() => {
+            let rgba = fit_within(img.into_rgba8(), DISPLAY_MAX_SIDE);
+            let shown = DynamicImage::ImageRgba8(rgba);
+            (encode_png(&shown)?, shown)
         }
-        _ => encode_jpeg(&flatten_rgb(&img))?,
+        Kind::Png => {
+            let rgb = fit_within(into_flat_rgb(img), DISPLAY_MAX_SIDE);
+            let shown = DynamicImage::ImageRgb8(rgb);
+            (encode_png(&shown)?, shown)
+        }
+        _ => {
+            let rgb = fit_within(into_flat_rgb(img), DISPLAY_MAX_SIDE);
+            (encode_jpeg(&rgb)?, DynamicImage::ImageRgb8(rgb))
+        }
     };
-    let thumb = make_thumb(&img)?;
-    Ok(Sanitized { kind, data, width, height, thumb })
+    let thumb = make_thumb(&shown)?;
+    Ok(Sanitized { kind, data, width: shown.width(), height: shown.height(), thumb })
+}
+
+/// The memory [`sanitize_image`] or [`Watermarker::apply`] needs for these bytes at most,
+/// read from the header alone (nothing is decoded): the decoded image, a rotated copy, an
+/// 8-bit RGB copy, working slack and the file itself. A PDF counts [`PDF_WORK_BYTES`]; bytes
+/// that are no image count only themselves (they are refused at once).
+pub fn work_bytes(bytes: &[u8]) -> u64 {
+    let own = bytes.len() as u64;
+    let format = match sniff(bytes) {
+        Some(Kind::Jpeg) => ImageFormat::Jpeg,
+        Some(Kind::Png) => ImageFormat::Png,
+        Some(Kind::Pdf) => return PDF_WORK_BYTES + own,
+        None => return own,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let Ok(decoder) = reader.into_decoder() else { return own };
+    let decoded = decoder.total_bytes();
+    if decoded > MAX_DECODED_BYTES {
+        // Refused from its header before anything is allocated.
+        return own + SLACK_BYTES;
+    }
+    let (w, h) = decoder.dimensions();
+    let rgb8 = u64::from(w) * u64::from(h) * 3;
+    decoded * 2 + rgb8 + SLACK_BYTES + own
+}
+
+/// Scales an image down (box filter) so its longest side is at most `side`; smaller ones are
+/// returned as they are.
+fn fit_within<P>(img: image::ImageBuffer<P, Vec<u8>>, side: u32) -> image::ImageBuffer<P, Vec<u8>>
+where
+    P: image::Pixel<Subpixel = u8> + 'static,
+{
+    let (w, h) = img.dimensions();
+    let longest = w.max(h);
+    if longest <= side {
+        return img;
+    }
+    let scale = f64::from(side) / f64::from(longest);
+    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
+    let th = ((f64::from(h) * scale).round() as u32).clamp(1, side);
+    image::imageops::thumbnail(&img, tw, th)
 }
 
 /// Decodes a JPEG or PNG within the pixel and memory limits and applies its EXIF orientation.
@@ -178,7 +253,8 @@ pub(crate) fn decode_image(bytes: &[u8]) -> Result<(Kind, DynamicImage), MediaEr
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
         return Err(MediaError::TooManyPixels);
     }
-    if decoder.total_bytes() > MAX_DECODE_ALLOC {
+    // The decoded-size budget, from the header, before a byte is inflated.
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(MediaError::TooManyPixels);
     }
     // A broken EXIF block must not make a readable photo unusable: fall back to as-is.
@@ -202,6 +278,14 @@ fn map_image_error(e: ImageError) -> MediaError {
     match e {
         ImageError::Limits(_) => MediaError::TooManyPixels,
         other => MediaError::Corrupt(other.to_string()),
+    }
+}
+
+/// RGB8 without a copy when the image already is RGB8; otherwise as [`flatten_rgb`].
+pub(crate) fn into_flat_rgb(img: DynamicImage) -> image::RgbImage {
+    match img {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => flatten_rgb(&other),
     }
 }
 
@@ -244,16 +328,7 @@ fn encode_png(img: &DynamicImage) -> Result<Vec<u8>, MediaError> {
 }
 
 fn make_thumb(img: &DynamicImage) -> Result<Vec<u8>, MediaError> {
-    let rgb = flatten_rgb(img);
-    let (w, h) = rgb.dimensions();
-    let longest = w.max(h);
-    if longest <= THUMB_MAX_SIDE {
-        return encode_jpeg(&rgb);
-    }
-    let scale = f64::from(THUMB_MAX_SIDE) / f64::from(longest);
-    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, THUMB_MAX_SIDE);
-    let th = ((f64::from(h) * scale).round() as u32).clamp(1, THUMB_MAX_SIDE);
-    encode_jpeg(&image::imageops::thumbnail(&rgb, tw, th))
+    encode_jpeg(&fit_within(flatten_rgb(img), THUMB_MAX_SIDE))
 }
 
 #[cfg(test)]

@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::{sniff, Kind, MediaError, MAX_BYTES};
 
-/// How long one run of a poppler tool may take before it is killed.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one PDF may take, from the page count to the last page rendered. A 1 MB file of
+/// nested drawings can keep `pdftoppm` busy for minutes; it is stopped and refused instead.
+pub const PDF_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// What rendering a PDF costs this process at most: the rendered first page (at most
+/// [`MAX_PAGE_SIDE`] square) decoded for its thumbnail, its copies and the page files read
+/// back. `pdftoppm` itself runs in its own process.
+pub const PDF_WORK_BYTES: u64 = 160 * 1024 * 1024;
 /// How often a running tool is checked on.
 const POLL: Duration = Duration::from_millis(10);
 /// Bounds on the resolution asked of `pdftoppm`.
@@ -30,18 +35,25 @@ pub const MAX_PAGE_SIDE: u32 = 4_000;
 pub fn pdf_page_count(bytes: &[u8]) -> Result<u32, MediaError> {
     let dir = TempDir::new()?;
     let input = dir.write_input(bytes)?;
-    let info = pdfinfo(&input, None)?;
+    let info = pdfinfo(&input, None, Instant::now() + PDF_TIME_LIMIT)?;
     parse_pages(&info).ok_or_else(|| MediaError::PdfRenderer("pdfinfo printed no page count".into()))
 }
 
 /// Renders the first `max_pages` pages (at least one, at most [`MAX_PDF_PAGES`]) at `dpi`
 /// (kept within 18..=300, and lowered so no page is longer than [`MAX_PAGE_SIDE`] pixels)
-/// and returns one PNG per page, in page order.
+/// and returns one PNG per page, in page order; within [`PDF_TIME_LIMIT`] in all.
 pub fn pdf_pages(bytes: &[u8], max_pages: u32, dpi: u32) -> Result<Vec<Vec<u8>>, MediaError> {
+    pdf_pages_within(bytes, max_pages, dpi, PDF_TIME_LIMIT)
+}
+
+/// [`pdf_pages`] with its own time limit for the whole document: past it, the tool running is
+/// killed and the answer is [`MediaError::TooSlow`].
+pub fn pdf_pages_within(bytes: &[u8], max_pages: u32, dpi: u32, limit: Duration) -> Result<Vec<Vec<u8>>, MediaError> {
+    let deadline = Instant::now() + limit;
     let dir = TempDir::new()?;
     let input = dir.write_input(bytes)?;
     let last = max_pages.clamp(1, MAX_PDF_PAGES);
-    let info = pdfinfo(&input, Some(last))?;
+    let info = pdfinfo(&input, Some(last), deadline)?;
     let dpi = safe_dpi(dpi, parse_longest_side_pts(&info));
     let prefix = dir.path.join("page");
     // The crop box (-W/-H) is a backstop for sizes pdfinfo did not report: it bounds the
@@ -61,7 +73,7 @@ pub fn pdf_pages(bytes: &[u8], max_pages: u32, dpi: u32) -> Result<Vec<Vec<u8>>,
         .arg(&cap)
         .arg(&input)
         .arg(&prefix);
-    let out = run_tool(cmd, TOOL_TIMEOUT)?;
+    let out = run_tool(cmd, deadline)?;
     if !out.status.success() {
         return Err(tool_failed("pdftoppm", &out));
     }
@@ -86,13 +98,13 @@ pub fn pdf_pages(bytes: &[u8], max_pages: u32, dpi: u32) -> Result<Vec<Vec<u8>>,
 }
 
 /// `pdfinfo`'s report; with `last`, it lists the size of each page up to that one.
-fn pdfinfo(input: &std::path::Path, last: Option<u32>) -> Result<String, MediaError> {
+fn pdfinfo(input: &std::path::Path, last: Option<u32>, deadline: Instant) -> Result<String, MediaError> {
     let mut cmd = Command::new("pdfinfo");
     if let Some(last) = last {
         cmd.arg("-f").arg("1").arg("-l").arg(last.to_string());
     }
     cmd.arg(input);
-    let out = run_tool(cmd, TOOL_TIMEOUT)?;
+    let out = run_tool(cmd, deadline)?;
     if !out.status.success() {
         return Err(tool_failed("pdfinfo", &out));
     }
@@ -137,8 +149,8 @@ fn tool_failed(tool: &str, out: &Output) -> MediaError {
     MediaError::PdfRenderer(format!("{tool} exited with {}: {first}", out.status))
 }
 
-/// Runs a tool with no input, collecting its output; kills it after `timeout`.
-pub(crate) fn run_tool(mut cmd: Command, timeout: Duration) -> Result<Output, MediaError> {
+/// Runs a tool with no input, collecting its output; kills it at `deadline`.
+pub(crate) fn run_tool(mut cmd: Command, deadline: Instant) -> Result<Output, MediaError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -150,7 +162,7 @@ pub(crate) fn run_tool(mut cmd: Command, timeout: Duration) -> Result<Output, Me
     // Pipes are drained on their own threads so a chatty tool never blocks on a full pipe.
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = wait_bounded(&mut child, timeout, &program)?;
+    let status = wait_bounded(&mut child, deadline, &program)?;
     let collect = |h: std::thread::JoinHandle<Vec<u8>>| h.join().unwrap_or_default();
     Ok(Output { status, stdout: collect(stdout), stderr: collect(stderr) })
 }
@@ -165,8 +177,7 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
     })
 }
 
-fn wait_bounded(child: &mut Child, timeout: Duration, program: &str) -> Result<std::process::ExitStatus, MediaError> {
-    let deadline = Instant::now() + timeout;
+fn wait_bounded(child: &mut Child, deadline: Instant, program: &str) -> Result<std::process::ExitStatus, MediaError> {
     // A channel nobody sends on: its recv_timeout is the pause between checks.
     let (_keep, pause) = std::sync::mpsc::channel::<()>();
     loop {
@@ -178,7 +189,7 @@ fn wait_bounded(child: &mut Child, timeout: Duration, program: &str) -> Result<s
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(MediaError::PdfRenderer(format!("{program}: timeout")));
+            return Err(MediaError::TooSlow(program.to_string()));
         }
         let _ = pause.recv_timeout(POLL);
     }
@@ -295,15 +306,15 @@ mod tests {
         let mut cmd = Command::new("sleep");
         cmd.arg("20");
         let started = Instant::now();
-        let err = run_tool(cmd, Duration::from_millis(300)).unwrap_err();
-        assert!(matches!(&err, MediaError::PdfRenderer(m) if m.contains("timeout")));
+        let err = run_tool(cmd, Instant::now() + Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(&err, MediaError::TooSlow(tool) if tool == "sleep"));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
     fn a_missing_tool_is_a_renderer_error() {
         let cmd = Command::new("kumanet-no-such-tool-xyz");
-        let err = run_tool(cmd, Duration::from_secs(5)).unwrap_err();
+        let err = run_tool(cmd, Instant::now() + Duration::from_secs(5)).unwrap_err();
         assert!(matches!(&err, MediaError::PdfRenderer(m) if m.contains("not found")));
     }
 }

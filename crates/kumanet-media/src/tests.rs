@@ -1,5 +1,7 @@
 use super::*;
-use crate::fixtures::{exif_tiff, latitude_bytes, pdf_of, two_page_pdf, with_exif_and_xmp};
+use crate::fixtures::{
+    black_png, exif_tiff, latitude_bytes, pdf_of, png_chunk, slow_pdf, two_page_pdf, with_exif_and_xmp,
+};
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
@@ -19,26 +21,6 @@ fn png_of(img: &DynamicImage) -> Vec<u8> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut c = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    c.extend_from_slice(&body);
-    c.extend_from_slice(&crc32(&body).to_be_bytes());
-    c
 }
 
 /// Inserts chunks right after IHDR (signature 8 bytes + IHDR 25 bytes).
@@ -103,7 +85,11 @@ fn errors_have_polite_japanese_messages() {
         MediaError::Corrupt("x".into()).message_ja(),
         "ファイルを読み取れませんでした。壊れていないか確かめてください。"
     );
-    assert_eq!(MediaError::TooManyPixels.message_ja(), "画像が大きすぎます(4,000万画素まで)。");
+    assert_eq!(
+        MediaError::TooManyPixels.message_ja(),
+        "画像が大きすぎます(4,000万画素まで。16ビットの画像は2,000万画素までです)。解像度を下げてからお試しください。"
+    );
+    assert!(MediaError::TooSlow("pdftoppm".into()).message_ja().starts_with("PDFの処理に時間がかかりすぎる"));
     assert_eq!(MediaError::PdfRenderer("x".into()).message_ja(), "PDFを画像にできませんでした。");
 }
 
@@ -274,6 +260,70 @@ fn a_jpeg_claiming_huge_dimensions_fails_cleanly() {
         Err(MediaError::TooManyPixels) => {}
         other => panic!("expected TooManyPixels, got {other:?}"),
     }
+}
+
+// ---------- memory (R9.3) ----------
+
+#[test]
+fn the_black_png_fixture_is_a_real_png() {
+    let png = black_png(300, 200, 16, 2);
+    let img = decode(&png);
+    assert_eq!((img.width(), img.height()), (300, 200));
+    assert_eq!(img.color(), image::ColorType::Rgb16);
+    assert!(img.to_rgb8().pixels().all(|p| p.0 == [0, 0, 0]));
+    // Large ones stay small: 40 megapixels at 16 bits a channel in about 1.5 MB.
+    let bomb = black_png(8000, 5000, 16, 2);
+    assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+}
+
+#[test]
+fn r9_3_a_16_bit_40_megapixel_png_is_refused_from_its_header() {
+    // 240 MB decoded: over the budget, refused before inflating (so at once and without memory).
+    let bomb = black_png(8000, 5000, 16, 2);
+    let started = std::time::Instant::now();
+    assert!(matches!(sanitize_image(&bomb), Err(MediaError::TooManyPixels)));
+    assert!(matches!(Watermarker::builtin().apply(&bomb, &["x"]), Err(MediaError::TooManyPixels)));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    // Its cost as counted for the budget is the file and slack, not the claimed canvas.
+    assert!(work_bytes(&bomb) < 20 << 20);
+    // A 16-bit image of 20 megapixels and an 8-bit one of 40 are within the budget.
+    assert!(work_bytes(&black_png(5000, 4000, 16, 2)) > 200 << 20);
+    let ok = sanitize_image(&black_png(4000, 2500, 16, 6)).unwrap();
+    assert_eq!((ok.width, ok.height), (DISPLAY_MAX_SIDE, 1600));
+}
+
+#[test]
+fn r9_3_work_bytes_counts_the_decoded_image_and_its_copies() {
+    let png = black_png(8000, 5000, 8, 2);
+    let decoded = 8000 * 5000 * 3;
+    let cost = work_bytes(&png);
+    assert!(cost >= 3 * decoded && cost < 3 * decoded + (20 << 20), "{cost}");
+    assert_eq!(work_bytes(b"not an image"), 12);
+    assert!(work_bytes(&two_page_pdf()) >= PDF_WORK_BYTES);
+}
+
+#[test]
+fn r9_3_large_images_are_stored_at_display_size() {
+    let s = sanitize_image(&black_png(8000, 5000, 8, 2)).unwrap();
+    assert_eq!((s.width, s.height), (DISPLAY_MAX_SIDE, 1600));
+    assert_eq!(decode(&s.data).width(), DISPLAY_MAX_SIDE);
+    let t = decode(&s.thumb);
+    assert_eq!((t.width(), t.height()), (THUMB_MAX_SIDE, 200));
+    // A small one keeps its size.
+    let small = sanitize_image(&black_png(640, 480, 8, 0)).unwrap();
+    assert_eq!((small.width, small.height), (640, 480));
+}
+
+#[test]
+fn r9_3_a_pdf_that_renders_forever_is_stopped_at_its_time_limit() {
+    let pdf = slow_pdf();
+    assert!(pdf.len() < 4096);
+    let started = std::time::Instant::now();
+    let got = pdf_pages_within(&pdf, 1, 110, std::time::Duration::from_secs(1));
+    let took = started.elapsed();
+    assert!(matches!(&got, Err(MediaError::TooSlow(tool)) if tool == "pdftoppm"), "{got:?}");
+    assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+    assert_eq!(PDF_TIME_LIMIT, std::time::Duration::from_secs(10));
 }
 
 // ---------- watermarks ----------

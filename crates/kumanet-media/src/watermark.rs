@@ -6,7 +6,7 @@ use std::path::Path;
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 
 use crate::bitmap_font;
-use crate::{decode_image, encode_jpeg, flatten_rgb, MediaError};
+use crate::{decode_image, encode_jpeg, into_flat_rgb, MediaError};
 
 /// Debian's places for a font with Japanese glyphs (fonts-noto-cjk, fonts-ipafont-gothic).
 const CJK_FONT_PATHS: [&str; 5] = [
@@ -66,8 +66,7 @@ impl Watermarker {
     /// JPEG. Blank lines are left out.
     pub fn apply(&self, image_bytes: &[u8], lines: &[&str]) -> Result<Vec<u8>, MediaError> {
         let (_, img) = decode_image(image_bytes)?;
-        let mut rgb = flatten_rgb(&img);
-        drop(img);
+        let mut rgb = into_flat_rgb(img);
         let lines: Vec<String> = lines
             .iter()
             .map(|l| l.trim())

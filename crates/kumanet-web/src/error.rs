@@ -62,6 +62,9 @@ pub enum WebError {
     /// This address is sending too many large bodies at once.
     #[error("too many uploads from one address")]
     TooManyUploads,
+    /// Image or PDF work could not get its share of memory in time (R9.3).
+    #[error("media work busy")]
+    Busy,
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -169,6 +172,11 @@ impl WebError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_uploads",
                 "同じ場所から同時に送れるファイルの数を超えています。送信中のものが終わってから、もう一度お試しください。",
+            ),
+            WebError::Busy => d(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "media_busy",
+                "画像の処理が混み合っています。少し待ってから、もう一度お試しください。",
             ),
             WebError::Unavailable(_) => d(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod html;
 pub mod jst;
 pub mod live;
+pub mod media;
 pub mod net;
 pub mod notices;
 pub mod passwords;
@@ -45,6 +46,8 @@ pub struct WebConfig {
     pub https: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see `net`).
     pub trusted_proxies: Vec<net::IpNet>,
+    /// Memory all image and PDF work may use at once, in MiB (R9.3; see `media`).
+    pub media_memory_mib: u32,
 }
 
 impl Default for WebConfig {
@@ -57,6 +60,7 @@ impl Default for WebConfig {
             mail: None,
             https: false,
             trusted_proxies: Vec::new(),
+            media_memory_mib: media::default_budget_mib(),
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct AppInner {
     pub live: Arc<live::Hub>,
     /// R9.3: burns the viewer's name and the time into every attachment shown.
     pub watermarker: Arc<kumanet_media::Watermarker>,
+    /// R9.3: the memory image and PDF work may use at once.
+    pub media: media::MediaBudget,
     /// E-mail notices (None when no SMTP server is configured).
     pub mailer: Option<notices::Mailer>,
     /// Large request bodies being received, per address.
@@ -109,6 +115,7 @@ impl App {
             }
             None => (None, None),
         };
+        let media_mib = config.media_memory_mib;
         let app = App(Arc::new(AppInner {
             store,
             clock,
@@ -117,6 +124,7 @@ impl App {
             limiter,
             live,
             watermarker,
+            media: media::MediaBudget::new(media_mib),
             mailer,
             uploads: body::Uploads::default(),
             login_pruned_at: std::sync::atomic::AtomicI64::new(i64::MIN),

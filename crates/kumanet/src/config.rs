@@ -25,6 +25,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("max_connections_per_address", "KUMANET_MAX_CONNECTIONS_PER_ADDRESS", "256", "Most open connections from one address (trusted proxies excepted)."),
     ("idle_timeout_secs", "KUMANET_IDLE_TIMEOUT_SECS", "30", "Seconds a connection may take to send a request's head, and may stay idle between requests, before it is closed."),
     ("trusted_proxies", "KUMANET_TRUSTED_PROXIES", "", "Reverse proxies in front of the server (addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/8): from them, X-Forwarded-For names the client for the login limit, the upload limit and the audit log. Empty: the connection's address is the client."),
+    ("media_memory_mb", "KUMANET_MEDIA_MEMORY_MB", "0", "Memory all image and PDF work may use at once, in MB (0: a sixteenth of the machine's memory, between 256 and 1024). Uploads and views past it wait, and after 30 seconds are answered 503."),
     ("log", "KUMANET_LOG", "info", "Log filter (tracing env-filter syntax)."),
 ];
 
@@ -47,6 +48,7 @@ pub struct Config {
     pub max_connections_per_address: u32,
     pub idle_timeout_secs: u32,
     pub trusted_proxies: Vec<kumanet_web::net::IpNet>,
+    pub media_memory_mb: u32,
     pub log: String,
 }
 
@@ -136,6 +138,7 @@ pub fn load(
         idle_timeout_secs: num("idle_timeout_secs")?,
         trusted_proxies: kumanet_web::net::parse_list(&get("trusted_proxies"))
             .map_err(|e| ConfigError::Value("trusted_proxies", e))?,
+        media_memory_mb: num("media_memory_mb")?,
         log: get("log"),
     })
 }

@@ -98,6 +98,10 @@ pub fn web_config(cfg: &Config) -> WebConfig {
         argon2_iterations: 2,
         https: cfg.tls_cert.is_some() || cfg.public_url.starts_with("https://"),
         trusted_proxies: cfg.trusted_proxies.clone(),
+        media_memory_mib: match cfg.media_memory_mb {
+            0 => kumanet_web::media::default_budget_mib(),
+            mb => mb,
+        },
         mail: (!cfg.smtp_url.is_empty()).then(|| kumanet_web::notices::MailConfig {
             smtp_url: cfg.smtp_url.clone(),
             from: cfg.mail_from.clone(),

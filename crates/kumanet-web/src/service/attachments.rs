@@ -1,7 +1,8 @@
 //! Attachments (R9.3): JPEG, PNG and PDF up to 20 MB, anything else refused. Images are
 //! re-encoded without metadata (EXIF and its GPS position gone) with a thumbnail; a PDF is kept
 //! and its pages are rendered to images on the server. Every view is an image with the viewer's
-//! name and the time burned in, served inline, and written to the audit log.
+//! name and the time burned in, served inline, and written to the audit log. All of that image
+//! work runs within the memory budget (`crate::media`).
 
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::policy::post::Part;
@@ -27,18 +28,21 @@ const PDF_DPI: u32 = 110;
 /// Files per post.
 pub const MAX_FILES: usize = 5;
 
-struct Processed {
-    kind: &'static str,
-    sha256: String,
-    width: u32,
-    height: u32,
-    thumb: Vec<u8>,
-    original: Option<Vec<u8>>,
-    pages: Vec<Vec<u8>>,
-    exif_removed: bool,
+/// An upload as kept: the cleaned image (or a PDF's page images), its thumbnail, and the PDF
+/// itself (for download; an image is never kept as sent).
+pub(crate) struct Processed {
+    pub kind: &'static str,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub thumb: Vec<u8>,
+    pub original: Option<Vec<u8>>,
+    pub pages: Vec<Vec<u8>>,
+    pub exif_removed: bool,
 }
 
-fn process(bytes: Vec<u8>) -> Result<Processed, MediaError> {
+/// Checks and cleans one upload (blocking: run it through `app.media`).
+pub(crate) fn process(bytes: Vec<u8>) -> Result<Processed, MediaError> {
     if bytes.len() > kumanet_media::MAX_BYTES {
         return Err(MediaError::TooLarge);
     }
@@ -104,10 +108,7 @@ pub async fn store_uploads(
     for u in uploads {
         let name = clean_name(&u.file_name);
         let size = u.bytes.len() as i64;
-        let processed = tokio::task::spawn_blocking(move || process(u.bytes))
-            .await
-            .map_err(|e| WebError::Internal(format!("attachment worker: {e}")))?;
-        match processed {
+        match app.media.run(u.bytes, process).await? {
             Ok(pr) => done.push((name, size, pr)),
             Err(e) => {
                 tracing::info!("attachment refused: {e}");
@@ -170,16 +171,7 @@ pub async fn view(app: &App, ctx: &Ctx, room: &Room, a: &AttachmentMeta, which: 
         Which::Page(n) => app.store.attachment_page(&a.id, n).await?,
     }
     .ok_or(WebError::NotFound)?;
-    let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
-    let lines = [format!("{} ({})", u.name, u.login_id), format!("{} 閲覧 くまねっと", crate::jst::datetime(ctx.now))];
-    let marker = app.watermarker.clone();
-    let marked = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        marker.apply(&stored, &refs)
-    })
-    .await
-    .map_err(|e| WebError::Internal(format!("watermark worker: {e}")))?
-    .map_err(|e| WebError::Internal(format!("watermark: {e}")))?;
+    let marked = watermarked(app, stored, viewer_lines(ctx)?).await?;
     let page = match which {
         Which::Thumb => serde_json::Value::from("thumb"),
         Which::Page(n) => serde_json::Value::from(n),
@@ -193,4 +185,22 @@ pub async fn view(app: &App, ctx: &Ctx, room: &Room, a: &AttachmentMeta, which: 
     )
     .await?;
     Ok(marked)
+}
+
+/// The watermark of a view: who looks, and when.
+pub(crate) fn viewer_lines(ctx: &Ctx) -> Result<[String; 2], WebError> {
+    let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
+    Ok([format!("{} ({})", u.name, u.login_id), format!("{} 閲覧 くまねっと", crate::jst::datetime(ctx.now))])
+}
+
+/// The stored image as a JPEG with `lines` burned in, within the memory budget.
+pub(crate) async fn watermarked(app: &App, stored: Vec<u8>, lines: [String; 2]) -> Result<Vec<u8>, WebError> {
+    let marker = app.watermarker.clone();
+    app.media
+        .run(stored, move |stored| {
+            let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+            marker.apply(&stored, &refs)
+        })
+        .await?
+        .map_err(|e| WebError::Internal(format!("watermark: {e}")))
 }

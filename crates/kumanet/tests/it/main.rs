@@ -22,6 +22,7 @@ mod durability;
 mod facilities;
 mod limits;
 mod mail;
+mod media;
 mod patients;
 mod patients_matrix;
 mod posts;
