@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_login_throttle.sql"),
         include_str!("../migrations/postgres/0011_login_throttle.sql"),
     ),
+    (
+        "0012_consent_scan_pages",
+        include_str!("../migrations/sqlite/0012_consent_scan_pages.sql"),
+        include_str!("../migrations/postgres/0012_consent_scan_pages.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,7 +47,8 @@ fn row_to_patient(r: &impl RowExt) -> Result<Patient> {
 
 const CONSENT_COLUMNS: &str = "c.id, c.patient_id, c.explained_by, e.name AS explained_by_name, c.consenter, \
     c.consenter_name, c.relationship, c.consented_on, c.scope, c.scan_type, c.recorded_by, c.recorded_at, \
-    c.withdrawn_at, c.withdrawal_note";
+    c.withdrawn_at, c.withdrawal_note, \
+    (SELECT COUNT(*) FROM consent_scan_pages s WHERE s.consent_id = c.id) AS scan_pages";
 
 fn row_to_consent(r: &impl RowExt) -> Result<Consent> {
     let who = r.text("consenter")?;
@@ -62,6 +63,7 @@ fn row_to_consent(r: &impl RowExt) -> Result<Consent> {
         consented_on: r.text("consented_on")?,
         scope: r.text("scope")?,
         scan_type: r.opt_text("scan_type")?,
+        scan_pages: r.int("scan_pages")?,
         recorded_by: r.text("recorded_by")?,
         recorded_at: r.int("recorded_at")?,
         withdrawn_at: r.opt_int("withdrawn_at")?,
@@ -190,7 +192,19 @@ impl Store {
         on_read!(self, |c| sqlx::query(&sql).bind(patient_id).fetch_all(c).await?.iter().map(row_to_consent).collect())
     }
 
-    /// The scanned form and its type.
+    /// Page `page` (from 1) of a consent scan, cleaned.
+    pub async fn consent_scan_page(&self, consent_id: &str, page: i64) -> Result<Option<Vec<u8>>> {
+        on_read!(self, |c| Ok(sqlx::query_scalar(
+            "SELECT data FROM consent_scan_pages WHERE consent_id = $1 AND page = $2"
+        )
+        .bind(consent_id)
+        .bind(page)
+        .fetch_optional(c)
+        .await?))
+    }
+
+    /// The scan as kept in the consent row, and its type: a PDF as signed; for an image, nothing
+    /// (only its cleaned pages are kept), unless it was recorded before scans were cleaned.
     pub async fn consent_scan(&self, consent_id: &str) -> Result<Option<(Vec<u8>, String)>> {
         on_read!(self, |c| {
             let row: Option<(Option<Vec<u8>>, Option<String>)> =
@@ -415,7 +429,7 @@ impl Tx {
 
     pub async fn insert_consent(&mut self, k: &NewConsent, now: Micros) -> Result<()> {
         let (scan, scan_type) = match &k.scan {
-            Some((bytes, t)) => (Some(bytes.as_slice()), Some(*t)),
+            Some(s) => (s.original.as_deref(), Some(s.mime)),
             None => (None, None),
         };
         on_tx!(self, |c| {
@@ -439,6 +453,46 @@ impl Tx {
         .await?
         .rows_affected()
         });
+        if let Some(s) = &k.scan {
+            self.insert_consent_scan_pages(&k.id, &s.pages).await?;
+        }
+        Ok(())
+    }
+
+    /// R9.3: replace a scan recorded before scans were cleaned by its cleaned pages; `original`
+    /// is what the consent row keeps of it (the PDF as signed; None for an image).
+    pub async fn set_consent_scan_pages(
+        &mut self,
+        consent_id: &str,
+        pages: &[Vec<u8>],
+        original: Option<&[u8]>,
+    ) -> Result<()> {
+        on_tx!(self, |c| sqlx::query("DELETE FROM consent_scan_pages WHERE consent_id = $1")
+            .bind(consent_id)
+            .execute(c)
+            .await?
+            .rows_affected());
+        on_tx!(self, |c| sqlx::query("UPDATE consents SET scan = $2 WHERE id = $1")
+            .bind(consent_id)
+            .bind(original)
+            .execute(c)
+            .await?
+            .rows_affected());
+        self.insert_consent_scan_pages(consent_id, pages).await
+    }
+
+    async fn insert_consent_scan_pages(&mut self, consent_id: &str, pages: &[Vec<u8>]) -> Result<()> {
+        for (i, data) in pages.iter().enumerate() {
+            on_tx!(self, |c| sqlx::query(
+                "INSERT INTO consent_scan_pages (consent_id, page, data) VALUES ($1, $2, $3)"
+            )
+            .bind(consent_id)
+            .bind(i as i64 + 1)
+            .bind(data.as_slice())
+            .execute(c)
+            .await?
+            .rows_affected());
+        }
         Ok(())
     }
 

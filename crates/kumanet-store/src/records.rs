@@ -192,6 +192,9 @@ pub struct Consent {
     pub consented_on: String,
     pub scope: String,
     pub scan_type: Option<String>,
+    /// How many cleaned page images of the scan are kept (0 for a scan recorded before they
+    /// were, until it is first shown).
+    pub scan_pages: i64,
     pub recorded_by: String,
     pub recorded_at: Micros,
     pub withdrawn_at: Option<Micros>,
@@ -208,8 +211,17 @@ pub struct NewConsent {
     pub relationship: String,
     pub consented_on: String,
     pub scope: String,
-    pub scan: Option<(Vec<u8>, &'static str)>,
+    pub scan: Option<ConsentScan>,
     pub recorded_by: String,
+}
+
+/// A consent scan as kept (R4.1, R9.3): its type as sent, the PDF as signed (None for an
+/// image: only its cleaned copy is kept) and the cleaned page images shown.
+#[derive(Debug, Clone)]
+pub struct ConsentScan {
+    pub mime: &'static str,
+    pub original: Option<Vec<u8>>,
+    pub pages: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -97,6 +97,13 @@ pub fn route_table() -> Vec<RouteDef> {
             F::Patient,
             patients::scan_get,
         ),
+        r(
+            M::GET,
+            "/patients/{patient_id}/consent/{consent_id}/scan/{page}",
+            A::PrintConsentForm,
+            F::Patient,
+            patients::scan_page_get,
+        ),
         r(M::POST, "/patients/{patient_id}/delegation", A::DelegateManagement, F::Patient, patients::delegation_post),
         r(M::POST, "/patients/{patient_id}/group", A::CreateGroup, F::Patient, patients::group_create_post),
         r(M::GET, "/groups/{group_id}", A::ViewGroup, F::Group, patients::group_get),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kumanet_core::audit::AuditAction;
@@ -263,7 +262,15 @@ pub async fn form1_get(
     }))
 }
 
-/// R4.1, R9.3: the scanned form, inline only, never cached, every view audited.
+#[derive(Template)]
+#[template(path = "patients/scan.html")]
+struct ScanPage {
+    chrome: Chrome,
+    patient_id: String,
+    consent: kumanet_store::Consent,
+}
+
+/// R4.1, R9.3: the signed form's pages, cleaned and watermarked per view (each image audited).
 pub async fn scan_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
@@ -271,24 +278,22 @@ pub async fn scan_get(
     Path((_, consent_id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let p = r.patient_ctx()?;
-    let belongs = app.store.consents(&p.patient.id).await?.iter().any(|c| c.id == consent_id);
-    let (bytes, content_type) = match belongs {
-        true => app.store.consent_scan(&consent_id).await?.ok_or(WebError::NotFound)?,
-        false => return Err(WebError::NotFound),
-    };
-    view_audit(&app, &ctx, AuditAction::ConsentViewed, &p, serde_json::json!({ "scan": consent_id })).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, "inline".to_string()),
-            (
-                header::HeaderName::from_static("content-security-policy"),
-                "default-src 'none'; img-src 'self'; sandbox".to_string(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    let consent = patients::consent_with_scan(&app, &p, &consent_id).await?;
+    Ok(render(&ScanPage {
+        chrome: Chrome::new(&ctx, "署名された同意書"), patient_id: p.patient.id.clone(), consent
+    }))
+}
+
+/// R4.1, R9.3: one page of the signed form, as a JPEG with the viewer's name and the time.
+pub async fn scan_page_get(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(r): Extension<Resolved>,
+    Path((_, consent_id, page)): Path<(String, String, i64)>,
+) -> Result<Response, WebError> {
+    let p = r.patient_ctx()?;
+    let marked = patients::view_consent_scan(&app, &ctx, &p, &consent_id, page).await?;
+    Ok(crate::html::posts::inline_jpeg(marked))
 }
 
 pub async fn delegation_post(

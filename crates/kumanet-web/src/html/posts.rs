@@ -617,13 +617,15 @@ pub async fn attachment_get(
     Ok(render(&AttachmentPage { chrome: Chrome::new(&ctx, "添付ファイル"), shown: a.pages, back_url, a }))
 }
 
-fn inline_jpeg(bytes: Vec<u8>) -> Response {
+/// A watermarked image, shown inline only, never cached, never run as anything else.
+pub(crate) fn inline_jpeg(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/jpeg"),
             (header::CONTENT_DISPOSITION, "inline"),
             (header::CACHE_CONTROL, "no-store, private"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"),
         ],
         bytes,
     )

@@ -6,10 +6,11 @@ use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{parse_kana, parse_name, Role, UserStatus};
 use kumanet_core::policy::patient::{check_basis, scan_type, Consenter, EligibilityBasis, Sex, SCAN_MAX_BYTES};
 use kumanet_core::policy::post::Part;
-use kumanet_store::{Group, Invitation, NewConsent, NewPatient, PatientContext};
+use kumanet_media::MediaError;
+use kumanet_store::{Consent, ConsentScan, Group, Invitation, NewConsent, NewPatient, PatientContext};
 use serde::Deserialize;
 
-use super::{new_id, required_text};
+use super::{attachments, new_id, required_text};
 use crate::error::{FieldErrors, WebError};
 use crate::gate::{AuditTarget, Ctx};
 use crate::App;
@@ -154,8 +155,24 @@ pub async fn record_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Consen
     };
     errors.into_result()?;
     let Some(consenter) = consenter else { return Err(WebError::Internal("consent parse".into())) };
+    // R9.3: cleaned like a post's attachment before anything is kept.
+    let (scan, scan_audit) = match scan {
+        Some((bytes, mime)) => match clean_scan(app, bytes, mime).await? {
+            Ok((kept, exif_removed)) => {
+                let audit =
+                    serde_json::json!({ "type": mime, "pages": kept.pages.len(), "exif_removed": exif_removed });
+                (Some(kept), audit)
+            }
+            Err(e) => {
+                tracing::info!("consent scan refused: {e}");
+                let mut errors = FieldErrors::default();
+                errors.add("scan", format!("同意書の画像: {}", e.message_ja()));
+                return Err(WebError::Invalid(errors));
+            }
+        },
+        None => (None, serde_json::Value::Null),
+    };
     let id = new_id();
-    let has_scan = scan.is_some();
     let mut tx = app.store.begin().await?;
     tx.insert_consent(
         &NewConsent {
@@ -176,10 +193,68 @@ pub async fn record_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Consen
     tx.audit(
         ctx.audit(AuditAction::ConsentRecorded, AuditResult::Ok)
             .on("patient", &p.patient.id)
-            .details(serde_json::json!({ "consent_id": id, "consenter": consenter.code(), "scan": has_scan })),
+            .details(serde_json::json!({ "consent_id": id, "consenter": consenter.code(), "scan": scan_audit })),
     )
     .await?;
     tx.commit().await.map_err(WebError::from)
+}
+
+/// R9.3: a scan cleaned as a post's attachment is (an image re-encoded without metadata, a PDF
+/// rendered to page images), within the memory budget; whether EXIF was removed.
+async fn clean_scan(
+    app: &App,
+    bytes: Vec<u8>,
+    mime: &'static str,
+) -> Result<Result<(ConsentScan, bool), MediaError>, WebError> {
+    let cleaned = app.media.run(bytes, attachments::process).await?;
+    Ok(cleaned.map(|p| (ConsentScan { mime, original: p.original, pages: p.pages }, p.exif_removed)))
+}
+
+/// R4.1: the patient's consent `consent_id` with its scan's pages ready to show. A scan kept as
+/// sent (recorded before scans were cleaned) is cleaned now, once, and the raw image dropped.
+pub async fn consent_with_scan(app: &App, p: &PatientContext, consent_id: &str) -> Result<Consent, WebError> {
+    let mut consent = app
+        .store
+        .consents(&p.patient.id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == consent_id && c.scan_type.is_some())
+        .ok_or(WebError::NotFound)?;
+    if consent.scan_pages > 0 {
+        return Ok(consent);
+    }
+    let (raw, mime) = app.store.consent_scan(consent_id).await?.ok_or(WebError::NotFound)?;
+    let cleaned = app.media.run(raw, attachments::process).await?;
+    let p = cleaned
+        .map_err(|e| WebError::Internal(format!("consent scan {consent_id} ({mime}) cannot be cleaned: {e}")))?;
+    let mut tx = app.store.begin().await?;
+    tx.set_consent_scan_pages(consent_id, &p.pages, p.original.as_deref()).await?;
+    tx.commit().await?;
+    tracing::info!(consent_id, pages = p.pages.len(), "a consent scan kept as sent was cleaned");
+    consent.scan_pages = p.pages.len() as i64;
+    Ok(consent)
+}
+
+/// R4.1, R9.3: page `page` of the scan, watermarked for this viewer, the view audited.
+pub async fn view_consent_scan(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    consent_id: &str,
+    page: i64,
+) -> Result<Vec<u8>, WebError> {
+    let consent = consent_with_scan(app, p, consent_id).await?;
+    let stored = app.store.consent_scan_page(&consent.id, page).await?.ok_or(WebError::NotFound)?;
+    let marked = attachments::watermarked(app, stored, attachments::viewer_lines(ctx)?).await?;
+    crate::service::admin::audit_view(
+        app,
+        ctx,
+        AuditAction::ConsentViewed,
+        Some(("patient", &p.patient.id)),
+        serde_json::json!({ "scan": consent.id, "page": page }),
+    )
+    .await?;
+    Ok(marked)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

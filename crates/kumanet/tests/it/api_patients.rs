@@ -115,8 +115,11 @@ both!(r3_1_r4_1_r5_2_r5_3_api_patients_consent_group_and_family, |srv: Srv| asyn
     assert_eq!(r.json()["explained_by"], t.doctor_id.as_str());
     assert_eq!(r.json()["relationship"], "長女");
     let consent_id = r.json()["id"].as_str().unwrap().to_string();
-    let (bytes, _) = srv.store.consent_scan(&consent_id).await.unwrap().unwrap();
-    assert_eq!(bytes, PNG, "the scan is stored byte for byte");
+    // R9.3: the image is kept only as its cleaned copy, never as sent.
+    assert!(srv.store.consent_scan(&consent_id).await.unwrap().is_none(), "the scan is not kept as sent");
+    let page = srv.store.consent_scan_page(&consent_id, 1).await.unwrap().unwrap();
+    assert!(page.starts_with(b"\x89PNG") && page != PNG, "a re-encoded PNG");
+    assert_eq!(r.json()["scan_pages"], 1);
     let r = t.doctor.get(&format!("/api/v1/patients/{p}")).await;
     assert_eq!(r.json()["consent_state"], "given");
     assert_eq!(r.json()["consents"].as_array().unwrap().len(), 1);

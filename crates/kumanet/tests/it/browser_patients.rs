@@ -289,9 +289,10 @@ both!(r4_1_r4_2_r4_3_r5_1_r5_3_r10_1_browser_patient_consent_and_group, |srv: Sr
     assert_eq!(consents[0].explained_by, dr_id, "R4.1: the doctor is recorded as the one who explained");
     assert_eq!(consents[0].consenter_name, PATIENT);
     assert_eq!(consents[0].scan_type.as_deref(), Some("image/png"));
-    let (bytes, _) = srv.store.consent_scan(&consents[0].id).await.unwrap().expect("the scan is stored");
-    assert_eq!(bytes, PNG_1X1, "the scan is stored as sent");
-    // The manager opens the scan from the patient's page: an image, inline, not cached, sandboxed.
+    assert_eq!(consents[0].scan_pages, 1, "R9.3: the scan is kept as its cleaned page");
+    assert!(srv.store.consent_scan(&consents[0].id).await.unwrap().is_none(), "R9.3: not kept as sent");
+    // The manager opens the scan from the patient's page: its page, a watermarked JPEG, inline,
+    // not cached, sandboxed.
     let scan_url = format!("/patients/{pid}/consent/{}/scan", consents[0].id);
     let link = format!("a[href=\"{scan_url}\"]");
     assert!(b.has(&link).await, "R4.1: the scan is linked from the patient's page");
@@ -304,21 +305,31 @@ both!(r4_1_r4_2_r4_3_r5_1_r5_3_r10_1_browser_patient_consent_and_group, |srv: Sr
                     type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), \
                     cache: r.headers.get('cache-control'), csp: r.headers.get('content-security-policy'), \
                     length: body.byteLength }))).catch(e => done({ error: String(e) }));",
-                "args": [scan_url],
+                "args": [format!("{scan_url}/1")],
             }),
         )
         .await
         .unwrap_or_else(|e| panic!("fetch the scan: {e}"));
     assert_eq!(head["status"], json!(200), "{head}");
-    assert_eq!(head["type"], json!("image/png"), "{head}");
+    assert_eq!(head["type"], json!("image/jpeg"), "{head}");
     assert_eq!(head["disposition"], json!("inline"), "R9.3: shown, not downloaded: {head}");
-    assert_eq!(head["cache"], json!("no-store"), "R9.3: never cached: {head}");
-    assert_eq!(head["length"], json!(PNG_1X1.len()), "{head}");
+    assert!(head["cache"].as_str().unwrap_or("").contains("no-store"), "R9.3: never cached: {head}");
     let scan_csp = head["csp"].as_str().unwrap_or("").to_string();
     b.click_and_load(&link).await;
     assert_eq!(b.path().await, scan_url);
-    let width = b.exec("return document.images.length === 1 ? document.images[0].naturalWidth : -1;", json!([])).await;
-    assert_eq!(width, json!(1), "the scan is the 1×1 image that was sent");
+    let width = b
+        .post(
+            "/execute/async",
+            json!({
+                "script": "const done = arguments[arguments.length - 1]; \
+                    const img = document.querySelector('img.page'); \
+                    if (!img) { done(-1); } else { img.decode().then(() => done(img.naturalWidth), () => done(-2)); }",
+                "args": [],
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the scan's page: {e}"));
+    assert_eq!(width, json!(1), "the scan's page is the 1×1 image that was sent, cleaned");
     b.go(&patient_page).await;
 
     // ---- R5.1, R10.1: the group, and an invitation to the nurse of the other facility ----
@@ -586,7 +597,7 @@ both!(r4_1_r4_2_r4_3_r5_1_r5_3_r10_1_browser_patient_consent_and_group, |srv: Sr
     if !scan_csp.split(';').any(|d| d.trim() == "sandbox") {
         wrong.push(format!(
             "R4.1, R9.3: an uploaded scan (it may be a PDF) must be served sandboxed, as html/patients.rs scan_get \
-             sets (`default-src 'none'; img-src 'self'; sandbox`), but gate::security_headers replaced that \
+             sets (`default-src 'none'; sandbox`), but gate::security_headers replaced that \
              Content-Security-Policy with the site-wide one: {scan_csp:?}"
         ));
     }

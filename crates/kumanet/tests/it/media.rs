@@ -83,3 +83,78 @@ async fn r9_3_image_work_stays_within_the_memory_budget() {
     assert!(after_bombs < idle + 100.0, "bombs raised the peak from {idle:.0} to {after_bombs:.0} MB");
     assert!(peak < idle + 550.0, "uploads raised the peak from {idle:.0} to {peak:.0} MB");
 }
+
+fn details(row: &kumanet_store::AuditRow) -> serde_json::Value {
+    serde_json::from_str(&row.record.details).unwrap()
+}
+
+both!(r4_1_r9_3_consent_scans_are_cleaned_and_shown_watermarked, |srv: Srv| async move {
+    use crate::patients::{record_consent, register_patient, team};
+    use crate::posts::{contains, darker_fraction};
+    use kumanet_media::fixtures::{gps_tagged_jpeg, png_chunk, two_page_pdf};
+    let t = team(&srv).await;
+
+    // A phone photo of the signed form: kept without its EXIF, GPS position or XMP.
+    let photo = gps_tagged_jpeg(640, 480).unwrap();
+    assert!(contains(&photo, b"WGS-84"));
+    let p1 = register_patient(&t.doctor, "熊谷 一郎", "くまがや いちろう").await;
+    assert_eq!(record_consent(&t.doctor, &p1, Some(&photo)).await.status, 303);
+    let c1 = srv.store.latest_consent(&p1).await.unwrap().unwrap();
+    assert_eq!((c1.scan_type.as_deref(), c1.scan_pages), (Some("image/jpeg"), 1));
+    assert!(srv.store.consent_scan(&c1.id).await.unwrap().is_none(), "the photo is not kept as sent");
+    let stored = srv.store.consent_scan_page(&c1.id, 1).await.unwrap().unwrap();
+    assert!(!contains(&stored, b"Exif") && !contains(&stored, b"WGS-84") && !contains(&stored, b"xmpmeta"));
+    let recorded = audit_rows(&srv, "consent.recorded").await;
+    assert_eq!(
+        details(&recorded[0])["scan"],
+        serde_json::json!({ "type": "image/jpeg", "pages": 1, "exif_removed": true })
+    );
+
+    // A PNG carrying a script in a text chunk: re-encoded without it.
+    let mut png = black_png(64, 48, 8, 2);
+    png.splice(33..33, png_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>"));
+    let p2 = register_patient(&t.doctor, "妻沼 二郎", "めぬま じろう").await;
+    assert_eq!(record_consent(&t.doctor, &p2, Some(&png)).await.status, 303);
+    let c2 = srv.store.latest_consent(&p2).await.unwrap().unwrap();
+    let stored2 = srv.store.consent_scan_page(&c2.id, 1).await.unwrap().unwrap();
+    assert!(stored2.starts_with(b"\x89PNG") && !contains(&stored2, b"<script"));
+
+    // A decompression bomb is refused with a message on the form; nothing is recorded.
+    let p3 = register_patient(&t.doctor, "大里 三郎", "おおさと さぶろう").await;
+    let r = record_consent(&t.doctor, &p3, Some(&black_png(8000, 5000, 16, 2))).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("同意書の画像: 画像が大きすぎます"), "{}", r.body);
+    assert!(srv.store.latest_consent(&p3).await.unwrap().is_none());
+
+    // A two-page PDF: kept as signed (never served), shown as two page images, each view
+    // watermarked and audited with its page.
+    let pdf = two_page_pdf();
+    assert_eq!(record_consent(&t.doctor, &p3, Some(&pdf)).await.status, 303);
+    let c3 = srv.store.latest_consent(&p3).await.unwrap().unwrap();
+    assert_eq!((c3.scan_type.as_deref(), c3.scan_pages), (Some("application/pdf"), 2));
+    assert_eq!(srv.store.consent_scan(&c3.id).await.unwrap().unwrap().0, pdf);
+    let scan_url = format!("/patients/{p3}/consent/{}/scan", c3.id);
+    let page = t.doctor.get(&scan_url).await;
+    assert!(page.body.contains(&format!("{scan_url}/1")) && page.body.contains(&format!("{scan_url}/2")));
+    assert!(page.body.contains("PDF 2ページ"), "{}", page.body);
+    let served = t.doctor.get_bytes(&format!("{scan_url}/2")).await;
+    assert!(served.starts_with(&[0xFF, 0xD8, 0xFF]));
+    let stored3 = srv.store.consent_scan_page(&c3.id, 2).await.unwrap().unwrap();
+    assert!(darker_fraction(&stored3, &served) > 0.01, "the watermark is burned in");
+    let viewed = audit_rows(&srv, "consent.viewed").await;
+    assert_eq!(details(&viewed[0]), serde_json::json!({ "scan": c3.id, "page": 2 }));
+    assert_eq!(viewed[0].record.target_id.as_deref(), Some(p3.as_str()));
+    assert_eq!(t.doctor.get(&format!("{scan_url}/3")).await.status, 404);
+
+    // A scan kept as sent by an earlier version is cleaned at its first view, then never kept.
+    let mut tx = srv.store.begin().await.unwrap();
+    tx.set_consent_scan_pages(&c1.id, &[], Some(&photo)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(srv.store.latest_consent(&p1).await.unwrap().unwrap().scan_pages, 0);
+    let url1 = format!("/patients/{p1}/consent/{}/scan", c1.id);
+    assert!(t.doctor.get(&url1).await.body.contains(&format!("{url1}/1")));
+    assert_eq!(t.doctor.send("GET", &format!("{url1}/1"), None, &[]).await.status, 200);
+    assert!(srv.store.consent_scan(&c1.id).await.unwrap().is_none(), "the raw photo is gone");
+    let again = srv.store.consent_scan_page(&c1.id, 1).await.unwrap().unwrap();
+    assert!(!contains(&again, b"WGS-84"));
+});

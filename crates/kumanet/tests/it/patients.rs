@@ -183,12 +183,18 @@ both!(r4_1_r4_2_r4_3_consent_gates_sharing_and_withdrawal_freezes_the_group, |sr
     let consent = srv.store.latest_consent(&p).await.unwrap().unwrap();
     assert_eq!(consent.explained_by, t.doctor_id);
     assert_eq!((consent.consenter_name.as_str(), consent.relationship.as_str()), ("熊谷 花子", "長女"));
-    let scan = t.doctor.get(&format!("/patients/{p}/consent/{}/scan", consent.id)).await;
+    // R9.3: shown as its cleaned pages, each a watermarked JPEG, inline, never cached.
+    let scan_url = format!("/patients/{p}/consent/{}/scan", consent.id);
+    let scan = t.doctor.get(&scan_url).await;
     assert_eq!(scan.status, 200);
-    assert_eq!(scan.headers["content-type"], "image/png");
-    assert_eq!(scan.headers["content-disposition"], "inline");
-    assert_eq!(scan.headers["cache-control"], "no-store");
-    assert_eq!(scan.headers["x-content-type-options"], "nosniff");
+    assert!(scan.body.contains(&format!("src=\"{scan_url}/1\"")), "{}", scan.body);
+    let page = t.doctor.send("GET", &format!("{scan_url}/1"), None, &[]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["content-type"], "image/jpeg");
+    assert_eq!(page.headers["content-disposition"], "inline");
+    assert!(page.headers["cache-control"].to_str().unwrap().contains("no-store"));
+    assert_eq!(page.headers["x-content-type-options"], "nosniff");
+    assert_eq!(t.doctor.get(&format!("{scan_url}/2")).await.status, 404);
     let group = create_group(&t.doctor, &p).await;
     invite_and_join(&srv, &t.doctor, &group, &t.pharmacist, &t.pharmacist_id).await;
     assert_eq!(t.pharmacist.get(&format!("/groups/{group}")).await.status, 200);
@@ -202,11 +208,8 @@ both!(r4_1_r4_2_r4_3_consent_gates_sharing_and_withdrawal_freezes_the_group, |sr
     let staff_n = admin_n.get(&format!("/facilities/{}/staff", t.fac_n)).await;
     assert_eq!(staff_n.status, 200);
     assert!(!staff_n.body.contains("参加しているグループ"));
-    assert_eq!(
-        t.pharmacist.get(&format!("/patients/{p}/consent/{}/scan", consent.id)).await.status,
-        403,
-        "members see the record, managers the scan"
-    );
+    assert_eq!(t.pharmacist.get(&scan_url).await.status, 403, "members see the record, managers the scan");
+    assert_eq!(t.pharmacist.get(&format!("{scan_url}/1")).await.status, 403);
     // R4.3: withdrawal — a note is required; then the group is read-only at once, nothing deleted.
     assert_eq!(t.doctor.post_form(&format!("/patients/{p}/consent/withdraw"), &[("note", "")]).await.status, 422);
     let r = t

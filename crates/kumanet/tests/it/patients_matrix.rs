@@ -28,7 +28,11 @@ fn expected(method: &str, path: &str) -> Option<&'static str> {
     Some(match (method, path) {
         ("GET", "/patients/{patient_id}" | "/groups/{group_id}") => VIEW,
         ("GET", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/form") => MANAGE,
-        ("GET", "/patients/{patient_id}/consent/{consent_id}/scan") => MANAGE,
+        (
+            "GET",
+            "/patients/{patient_id}/consent/{consent_id}/scan"
+            | "/patients/{patient_id}/consent/{consent_id}/scan/{page}",
+        ) => MANAGE,
         ("POST", "/patients/{patient_id}/consent" | "/patients/{patient_id}/consent/withdraw") => MANAGE,
         ("POST", "/patients/{patient_id}/group" | "/groups/{group_id}/invitations") => MANAGE,
         ("POST", "/groups/{group_id}/members/{user_id}/remove") => MANAGE,

@@ -222,12 +222,12 @@ pub fn draft_ids(page: &str) -> String {
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Pixels clearly darker in `marked` than in `plain` (same size), as a fraction.
-fn darker_fraction(plain: &[u8], marked: &[u8]) -> f64 {
+pub fn darker_fraction(plain: &[u8], marked: &[u8]) -> f64 {
     let a = image::load_from_memory(plain).unwrap().to_luma8();
     let b = image::load_from_memory(marked).unwrap().to_luma8();
     assert_eq!(a.dimensions(), b.dimensions());
