@@ -269,9 +269,9 @@ pub async fn seed(store: &Store, sizes: &Sizes) -> R<Region> {
         let token = random_token(32);
         let csrf = random_token(16);
         tx.insert_session(&Session {
-            token_hash: token_hash(&token),
+            token_hash: token_hash(&token).into(),
             user_id: id,
-            csrf_token: csrf.clone(),
+            csrf_token: csrf.clone().into(),
             ip: "127.0.0.1".into(),
             created_at: now,
             last_seen_at: now,
@@ -308,7 +308,7 @@ fn new_user(login: &str, role: Role, profession: Profession, facility: &str, has
         email: String::new(),
         phone: String::new(),
         status: UserStatus::Approved,
-        password_hash: hash.to_string(),
+        password_hash: hash.to_string().into(),
         password_issued: false,
         password_expires_at: None,
     }

@@ -89,7 +89,7 @@ pub(crate) enum Db {
 }
 
 /// Where the data lives and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoreOptions {
     /// `sqlite://path/to/kumanet.db` or `postgres://…`.
     pub url: String,
@@ -99,6 +99,18 @@ pub struct StoreOptions {
     /// R11.1: the file that keeps the audit chain's head outside the database (beside the key);
     /// None keeps none.
     pub audit_head_file: Option<std::path::PathBuf>,
+}
+
+/// Printed without the password or query of the URL.
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("url", &kumanet_core::secret::redact_url(&self.url))
+            .field("pg_schema", &self.pg_schema)
+            .field("max_connections", &self.max_connections)
+            .field("audit_head_file", &self.audit_head_file)
+            .finish()
+    }
 }
 
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! What the store hands back: plain records of the domain.
 
 use kumanet_core::people::{ApplicationKind, ApplicationState, FacilityKind, Profession, Role, UserStatus};
+use kumanet_core::secret::Secret;
 use kumanet_core::Micros;
 use serde::Serialize;
 
@@ -39,7 +40,7 @@ pub struct User {
     pub phone: String,
     pub status: UserStatus,
     #[serde(skip)]
-    pub password_hash: String,
+    pub password_hash: Secret,
     pub password_set_at: Micros,
     pub password_expires_at: Option<Micros>,
     /// R6.1: the password was issued by an admin and must be changed at first login.
@@ -68,7 +69,7 @@ pub struct NewUser {
     pub email: String,
     pub phone: String,
     pub status: UserStatus,
-    pub password_hash: String,
+    pub password_hash: Secret,
     pub password_issued: bool,
     pub password_expires_at: Option<Micros>,
 }
@@ -86,9 +87,9 @@ pub struct ProfileChange {
 
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub token_hash: String,
+    pub token_hash: Secret,
     pub user_id: String,
-    pub csrf_token: String,
+    pub csrf_token: Secret,
     pub ip: String,
     pub created_at: Micros,
     pub last_seen_at: Micros,

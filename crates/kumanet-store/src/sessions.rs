@@ -17,9 +17,9 @@ impl Store {
         fn map(r: &impl RowExt) -> Result<(Session, User)> {
             Ok((
                 Session {
-                    token_hash: r.text("token_hash")?,
+                    token_hash: r.text("token_hash")?.into(),
                     user_id: r.text("user_id")?,
-                    csrf_token: r.text("csrf_token")?,
+                    csrf_token: r.text("csrf_token")?.into(),
                     ip: r.text("ip")?,
                     created_at: r.int("s_created_at")?,
                     last_seen_at: r.int("last_seen_at")?,
@@ -46,9 +46,9 @@ impl Tx {
                 "INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, last_seen_at, device_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(&s.token_hash)
+            .bind(s.token_hash.expose())
             .bind(&s.user_id)
-            .bind(&s.csrf_token)
+            .bind(s.csrf_token.expose())
             .bind(&s.ip)
             .bind(s.created_at)
             .bind(s.last_seen_at)

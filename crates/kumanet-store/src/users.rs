@@ -29,7 +29,7 @@ pub(crate) fn row_to_user(r: &impl RowExt) -> Result<User> {
         email: r.text("email")?,
         phone: r.text("phone")?,
         status: UserStatus::from_code(&status).ok_or_else(|| bad("status", &status))?,
-        password_hash: r.text("password_hash")?,
+        password_hash: r.text("password_hash")?.into(),
         password_set_at: r.int("password_set_at")?,
         password_expires_at: r.opt_int("password_expires_at")?,
         password_issued: r.int("password_issued")? != 0,
@@ -145,7 +145,7 @@ impl Tx {
             .bind(&u.email)
             .bind(&u.phone)
             .bind(u.status.code())
-            .bind(&u.password_hash)
+            .bind(u.password_hash.expose())
             .bind(now)
             .bind(u.password_expires_at)
             .bind(i64::from(u.password_issued))

@@ -188,7 +188,7 @@ async fn create_person(app: &App, ctx: &Ctx, r: Resolved, role: Role, bytes: &By
     created(json!({
         "user_id": issued.user_id,
         "login_id": issued.login_id,
-        "one_time_password": issued.password,
+        "one_time_password": issued.password.expose(),
         "status": if role == Role::Staff { "pending" } else { "approved" },
     }))
 }
@@ -711,7 +711,7 @@ pub async fn family_account(
         "user_id": issued.user_id,
         "login_id": issued.login_id,
         "name": issued.name,
-        "one_time_password": issued.password,
+        "one_time_password": issued.password.expose(),
         "group_id": group_id_of(&p)?,
     }))
 }

@@ -455,7 +455,7 @@ async fn gate_inner(
                 pledge_signed: u.pledge_signed_at.is_some() || matches!(u.role, Role::Center | Role::PatientFamily),
                 must_change_password: must_change_password(u.password_issued, u.password_expires_at, now),
             });
-            (actor, Some(u), Some(hash), s.csrf_token, None)
+            (actor, Some(u), Some(hash), s.csrf_token.expose().to_string(), None)
         }
         Loaded::None | Loaded::Ended(_) => {
             // The pre-login token: minted only by the pages that hold an anonymous form, so the

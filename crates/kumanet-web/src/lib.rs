@@ -18,6 +18,8 @@ pub mod notices;
 pub mod passwords;
 pub mod room;
 pub mod routes;
+#[cfg(test)]
+mod secrets_test;
 pub mod service;
 pub mod spreadsheet;
 

@@ -12,7 +12,7 @@ use crate::error::WebError;
 use crate::App;
 
 /// Where mail goes and what links point at (from the operator's configuration).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MailConfig {
     /// `smtp://host:25` (plain, e.g. a relay on the same host), `smtp://host:587?tls=required`
     /// (STARTTLS) or `smtps://user:password@host:465`.
@@ -21,6 +21,17 @@ pub struct MailConfig {
     pub from: String,
     /// The address users open, e.g. `https://kumanet.example.jp/` (the only link in a mail).
     pub public_url: String,
+}
+
+/// Printed without the SMTP password.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &kumanet_core::secret::redact_url(&self.smtp_url))
+            .field("from", &self.from)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
 }
 
 pub struct Mailer {

@@ -29,7 +29,8 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("log", "KUMANET_LOG", "info", "Log filter (tracing env-filter syntax)."),
 ];
 
-#[derive(Debug, Clone)]
+/// `{:?}` leaves out the passwords the database and SMTP URLs may hold.
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -50,6 +51,55 @@ pub struct Config {
     pub trusted_proxies: Vec<kumanet_web::net::IpNet>,
     pub media_memory_mb: u32,
     pub log: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use kumanet_core::secret::redact_url;
+        // Every field named: a new one must be added here (or the build fails).
+        let Config {
+            listen,
+            data_dir,
+            database_url,
+            audit_key_file,
+            tls_cert,
+            tls_key,
+            cookie_secure,
+            login_attempts_per_minute,
+            db_max_connections,
+            argon2_memory_kib,
+            smtp_url,
+            mail_from,
+            public_url,
+            max_connections,
+            max_connections_per_address,
+            idle_timeout_secs,
+            trusted_proxies,
+            media_memory_mb,
+            log,
+        } = self;
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("data_dir", data_dir)
+            .field("database_url", &redact_url(database_url))
+            .field("audit_key_file", audit_key_file)
+            .field("tls_cert", tls_cert)
+            .field("tls_key", tls_key)
+            .field("cookie_secure", cookie_secure)
+            .field("login_attempts_per_minute", login_attempts_per_minute)
+            .field("db_max_connections", db_max_connections)
+            .field("argon2_memory_kib", argon2_memory_kib)
+            .field("smtp_url", &redact_url(smtp_url))
+            .field("mail_from", mail_from)
+            .field("public_url", public_url)
+            .field("max_connections", max_connections)
+            .field("max_connections_per_address", max_connections_per_address)
+            .field("idle_timeout_secs", idle_timeout_secs)
+            .field("trusted_proxies", trusted_proxies)
+            .field("media_memory_mb", media_memory_mb)
+            .field("log", log)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +224,21 @@ mod tests {
         assert_eq!(c.listen.port(), 9200);
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         assert!(matches!(load(Some(&file), &HashMap::new(), &[]), Err(ConfigError::Unknown(_))));
+    }
+
+    #[test]
+    fn printing_the_configuration_shows_no_password() {
+        let env: HashMap<String, String> = [
+            ("KUMANET_DATABASE_URL".to_string(), "postgres://kumanet:db-s3cret@db:5432/kumanet".to_string()),
+            ("KUMANET_SMTP_URL".to_string(), "smtps://mailer:smtp-s3cret@mail.example.jp:465".to_string()),
+        ]
+        .into();
+        let c = load(None, &env, &[]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("db-s3cret") && !printed.contains("smtp-s3cret"), "{printed}");
+        assert!(printed.contains("db:5432") && printed.contains("mail.example.jp"), "{printed}");
+        let printed = format!("{:?}", crate::web_config(&c));
+        assert!(!printed.contains("smtp-s3cret"), "{printed}");
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub async fn run(cfg: &Config) -> Result<(), ServerError> {
                     email: String::new(),
                     phone: String::new(),
                     status: UserStatus::Approved,
-                    password_hash: hash,
+                    password_hash: hash.into(),
                     password_issued: true,
                     password_expires_at: None,
                 },

@@ -69,7 +69,7 @@ pub async fn login_get(
 pub(crate) fn login_client(app: &App, headers: &HeaderMap) -> LoginClient {
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     LoginClient {
-        device_token: cookie_value(headers, app.device_cookie()),
+        device_token: cookie_value(headers, app.device_cookie()).map(kumanet_core::secret::Secret::from),
         user_agent: user_agent.chars().take(300).collect(),
     }
 }

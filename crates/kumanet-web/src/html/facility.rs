@@ -291,7 +291,12 @@ pub async fn reset_post(
     let password = admin::reset_password(&app, &ctx, &u, &f).await?;
     Ok(render(&IssuedPage {
         chrome: Chrome::new(&ctx, "パスワードを再発行しました"),
-        issued: Issued { user_id: u.id.clone(), login_id: u.login_id.clone(), name: u.name.clone(), password },
+        issued: Issued {
+            user_id: u.id.clone(),
+            login_id: u.login_id.clone(),
+            name: u.name.clone(),
+            password: password.into(),
+        },
         back: format!("/facilities/{}/staff", u.facility_id.clone().unwrap_or_default()),
         pending: false,
     })

@@ -72,7 +72,9 @@ pub async fn setup_post(
             "センターのアカウントを作成しました。設定したログインIDとパスワードでログインしてください。",
             &[("/login", "ログインへ")],
         )),
-        Err(WebError::Invalid(errors)) => Ok(page(&ctx, f.token, FormState::from_pairs(&body, errors))),
+        Err(WebError::Invalid(errors)) => {
+            Ok(page(&ctx, f.token.expose().to_string(), FormState::from_pairs(&body, errors)))
+        }
         Err(e) => Ok(e.into_response()),
     }
 }

@@ -7,6 +7,7 @@ use kumanet_core::policy::login::{admit, after_failure, after_success, issued_pa
 use kumanet_core::policy::password::{self, PasswordContext, HISTORY_LEN};
 use kumanet_core::policy::session::TOKEN_BYTES;
 use kumanet_core::policy::settings::Settings;
+use kumanet_core::secret::Secret;
 use kumanet_core::MICROS_PER_HOUR;
 use kumanet_store::{NewFacility, NewUser, Session};
 use serde::Deserialize;
@@ -34,7 +35,7 @@ pub async fn ensure_setup_token(app: &App) -> Result<Option<String>, WebError> {
 #[serde(deny_unknown_fields)]
 pub struct SetupForm {
     #[serde(default)]
-    pub token: String,
+    pub token: Secret,
     #[serde(default)]
     pub region_name: String,
     #[serde(default)]
@@ -52,11 +53,11 @@ pub struct SetupForm {
     #[serde(default)]
     pub phone: String,
     #[serde(default)]
-    pub password: String,
+    pub password: Secret,
     #[serde(default)]
-    pub password_confirm: String,
+    pub password_confirm: Secret,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 impl SetupForm {
@@ -147,7 +148,7 @@ pub async fn setup(app: &App, ctx: &Ctx, f: &SetupForm) -> Result<(), WebError> 
             email: person.email,
             phone: person.phone,
             status: UserStatus::Approved,
-            password_hash: pw_hash.clone(),
+            password_hash: pw_hash.clone().into(),
             password_issued: false,
             password_expires_at: password::expires_at_us(tier, now, settings.password_max_age_days),
         },
@@ -177,9 +178,9 @@ pub struct LoginForm {
     #[serde(default)]
     pub login_id: String,
     #[serde(default)]
-    pub password: String,
+    pub password: Secret,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// Why a login did not succeed, as the user is told. No answer depends on whether the ID exists
@@ -223,7 +224,7 @@ impl LoginRefused {
 #[derive(Debug, Clone, Default)]
 pub struct LoginClient {
     /// The device cookie it sent (R8.6), if any.
-    pub device_token: Option<String>,
+    pub device_token: Option<Secret>,
     pub user_agent: String,
 }
 
@@ -231,8 +232,8 @@ pub struct LoginClient {
 /// or a new one) to set again.
 #[derive(Debug, Clone)]
 pub struct LoggedIn {
-    pub session_token: String,
-    pub device_token: String,
+    pub session_token: Secret,
+    pub device_token: Secret,
 }
 
 /// R8.6, R9.2, ASVS 6.3.8: a login. Every attempt is let in or held back by what failed before
@@ -298,7 +299,7 @@ pub async fn login(
     tx.commit().await?;
 
     let typed = password::normalize(&f.password);
-    let verified = app.hasher.verify(&typed, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let verified = app.hasher.verify(&typed, user.as_ref().map(|u| u.password_hash.expose())).await?;
 
     let mut tx = app.store.begin().await?;
     let active = user.as_ref().is_some_and(|u| matches!(u.status, UserStatus::Pending | UserStatus::Approved));
@@ -362,14 +363,14 @@ pub async fn login(
     let token = random_token(TOKEN_BYTES);
     let device_token = match (&client.device_token, &sent_device) {
         (Some(t), Some(_)) => t.clone(),
-        _ => random_token(32),
+        _ => random_token(32).into(),
     };
     let device_hash = token_hash(&device_token);
     tx.remember_device(&u.id, &device_hash, &client.user_agent, &ctx.ip, now).await?;
     tx.insert_session(&Session {
-        token_hash: token_hash(&token),
+        token_hash: token_hash(&token).into(),
         user_id: u.id.clone(),
-        csrf_token: random_token(16),
+        csrf_token: random_token(16).into(),
         ip: ctx.ip.clone(),
         created_at: now,
         last_seen_at: now,
@@ -381,7 +382,7 @@ pub async fn login(
     let known = admitted.admission == Admission::KnownDevice;
     tx.audit(ev.details(serde_json::json!({ "known_device": known }))).await?;
     tx.commit().await?;
-    Ok(Ok(LoggedIn { session_token: token, device_token }))
+    Ok(Ok(LoggedIn { session_token: token.into(), device_token }))
 }
 
 /// R8.4: logout ends the server-side session.
@@ -398,13 +399,13 @@ pub async fn logout(app: &App, ctx: &Ctx) -> Result<(), WebError> {
 #[serde(deny_unknown_fields)]
 pub struct PasswordForm {
     #[serde(default)]
-    pub current: String,
+    pub current: Secret,
     #[serde(default)]
-    pub password: String,
+    pub password: Secret,
     #[serde(default)]
-    pub password_confirm: String,
+    pub password_confirm: Secret,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R8.1–R8.3: change one's own password; the current one is asked again. Every other session of
@@ -463,7 +464,7 @@ pub struct AcceptForm {
     #[serde(default)]
     pub pledge: Option<String>,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R1.1, R6.2: accept the current policy and sign the pledge (様式3).

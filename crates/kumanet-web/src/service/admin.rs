@@ -6,6 +6,7 @@ use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::authz::Denied;
 use kumanet_core::people::{ApplicationKind, ApplicationState, FacilityKind, Role, UserStatus};
 use kumanet_core::policy::settings::Settings;
+use kumanet_core::secret::Secret;
 use kumanet_store::{ApplicationItem, Facility, NewFacility, NewUser, ProfileChange, User};
 use serde::Deserialize;
 
@@ -29,7 +30,7 @@ pub struct FacilityForm {
     #[serde(default)]
     pub phone: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 fn parse_facility(id: String, f: &FacilityForm) -> Result<NewFacility, WebError> {
@@ -93,7 +94,7 @@ pub struct Issued {
     pub user_id: String,
     pub login_id: String,
     pub name: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 /// R6.1: a facility admin creates a staff ID (pending the center's approval, R6.2, with the
@@ -128,7 +129,7 @@ pub async fn create_person(
             email: person.email.clone(),
             phone: person.phone.clone(),
             status,
-            password_hash: hash,
+            password_hash: hash.into(),
             password_issued: true,
             password_expires_at: None,
         },
@@ -164,7 +165,7 @@ pub async fn create_person(
         .await?;
     }
     tx.commit().await?;
-    Ok(Issued { user_id, login_id, name: person.name, password })
+    Ok(Issued { user_id, login_id, name: person.name, password: password.into() })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -173,7 +174,7 @@ pub struct ReasonForm {
     #[serde(default)]
     pub reason: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -192,7 +193,7 @@ pub struct ChangeForm {
     #[serde(default)]
     pub reason: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R6.3: file a change (様式2 変更届); the center applies it when it approves.
@@ -319,7 +320,7 @@ pub struct DecisionForm {
     #[serde(default)]
     pub note: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R6.2, R6.3: the center approves or sends back an application; approval applies it.
@@ -392,7 +393,7 @@ pub struct PolicyForm {
     #[serde(default)]
     pub body: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R1.1: publish a new version; everyone accepts it again at their next request.

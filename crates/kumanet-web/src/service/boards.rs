@@ -24,7 +24,7 @@ pub struct BoardForm {
     #[serde(default)]
     pub purpose: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// Whom to invite.
@@ -34,7 +34,7 @@ pub struct BoardInviteForm {
     #[serde(default)]
     pub invitee_id: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// The invitee's answer: `accept` or `decline`.
@@ -44,7 +44,7 @@ pub struct BoardAnswerForm {
     #[serde(default)]
     pub decision: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// Start a board; its creator is its first member and manager.

@@ -493,7 +493,7 @@ pub struct TermsForm {
     #[serde(default)]
     pub labels: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 pub async fn update_terms(app: &App, ctx: &Ctx, f: &TermsForm) -> Result<(), WebError> {

@@ -61,7 +61,7 @@ pub struct PersonForm {
     pub phone: String,
     /// Present in HTML forms; ignored here (checked by the gate).
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 pub struct Person {

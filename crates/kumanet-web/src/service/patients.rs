@@ -33,7 +33,7 @@ pub struct PatientForm {
     #[serde(default)]
     pub basis_reason: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// A calendar date `YYYY-MM-DD` between 1900-01-01 and today (Japan time).
@@ -263,7 +263,7 @@ pub struct NoteForm {
     #[serde(default)]
     pub note: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R4.3: withdrawal makes every group of the patient read-only at once; nothing is deleted.
@@ -291,7 +291,7 @@ pub struct DelegationForm {
     /// A facility id, or empty to take the management back. Required, so an empty post changes nothing.
     pub facility_id: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R5.1: the attending physician delegates the group's management to a facility, or takes it back.
@@ -350,7 +350,7 @@ pub struct InviteForm {
     #[serde(default)]
     pub reason: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// The patients the asker may see (attending, delegated facility, member), `text` matching name or
@@ -438,7 +438,7 @@ pub struct AnswerForm {
     #[serde(default)]
     pub appropriate: Option<String>,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R10.1, R11.1: invitations name the patient, so reading them is audited like any patient data:
@@ -559,7 +559,7 @@ pub struct VoteForm {
     #[serde(default)]
     pub comment: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R5.3: a manager proposes that the patient or family take part, saying why.
@@ -640,7 +640,7 @@ pub struct FamilyForm {
     #[serde(default)]
     pub relationship: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// R5.3: once the agreement rule is met, a manager creates the patient/family account with a
@@ -683,7 +683,7 @@ pub async fn create_family_account(
             email: String::new(),
             phone: String::new(),
             status: UserStatus::Approved,
-            password_hash: hash,
+            password_hash: hash.into(),
             password_issued: true,
             password_expires_at: None,
         },
@@ -706,5 +706,10 @@ pub async fn create_family_account(
     ))
     .await?;
     tx.commit().await?;
-    Ok(crate::service::admin::Issued { user_id, login_id: login_id.as_str().to_string(), name, password })
+    Ok(crate::service::admin::Issued {
+        user_id,
+        login_id: login_id.as_str().to_string(),
+        name,
+        password: password.into(),
+    })
 }

@@ -34,7 +34,7 @@ pub struct PostForm {
     #[serde(default)]
     pub attachments: String,
     #[serde(default)]
-    pub csrf: Option<String>,
+    pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// What the preview shows before 確定.

@@ -26,4 +26,5 @@ mod media;
 mod patients;
 mod patients_matrix;
 mod posts;
+mod schema;
 mod system;
