@@ -368,16 +368,6 @@ fn consent_code(state: ConsentState) -> &'static str {
 }
 
 /// Every view of patient data is written down, as on the pages.
-async fn patient_audit(
-    app: &App,
-    ctx: &Ctx,
-    action: AuditAction,
-    p: &PatientContext,
-    details: Value,
-) -> Result<(), WebError> {
-    audit_view(app, ctx, action, Some(("patient", &p.patient.id)), details).await
-}
-
 /// A body for operations whose fields are all optional: empty means `{}`.
 fn body_or_empty<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -417,15 +407,14 @@ pub async fn patient(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let p = r.patient_ctx()?;
-    let consents = app.store.consents(&p.patient.id).await?;
-    patient_audit(&app, &ctx, AuditAction::PatientViewed, &p, json!({ "api": true })).await?;
+    let v = patients::view_patient(&app, &ctx, &p, true).await?;
     ok(json!({
         "patient": p.patient,
         "consent_state": consent_code(p.consent),
-        "consents": consents,
+        "consents": v.consents,
         "group_id": p.group.as_ref().map(|g| g.id.clone()),
-        "attending": p.patient.attending_id == ctx.user_id(),
-        "manager": patients::manages(&ctx, &p),
+        "attending": v.attending,
+        "manager": v.manager,
     }))
 }
 
@@ -570,7 +559,7 @@ pub async fn group(
     let gid = group_id_of(&p)?;
     let members = app.store.members(&gid).await?;
     let manager = patients::manages(&ctx, &p);
-    patient_audit(
+    patients::audit_patient_view(
         &app,
         &ctx,
         AuditAction::GroupViewed,
@@ -656,7 +645,14 @@ pub async fn shared(
     let gid = group_id_of(&p)?;
     let members = app.store.members(&gid).await?;
     let family = app.store.family_members(&gid).await?;
-    patient_audit(&app, &ctx, AuditAction::SharedPartViewed, &p, json!({ "group_id": gid, "api": true })).await?;
+    patients::audit_patient_view(
+        &app,
+        &ctx,
+        AuditAction::SharedPartViewed,
+        &p,
+        json!({ "group_id": gid, "api": true }),
+    )
+    .await?;
     ok(json!({
         "group_id": gid,
         "patient_name": p.patient.name,

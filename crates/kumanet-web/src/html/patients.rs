@@ -20,20 +20,9 @@ use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
 use crate::gate::{Ctx, Resolved};
 use crate::room::Room;
-use crate::service::admin::audit_view;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
 use crate::service::posts::View;
 use crate::App;
-
-async fn view_audit(
-    app: &App,
-    ctx: &Ctx,
-    action: AuditAction,
-    p: &PatientContext,
-    details: serde_json::Value,
-) -> Result<(), WebError> {
-    audit_view(app, ctx, action, Some(("patient", &p.patient.id)), details).await
-}
 
 #[derive(Template)]
 #[template(path = "patients/list.html")]
@@ -108,12 +97,8 @@ struct ShowPage {
 }
 
 async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Result<Response, WebError> {
-    let consents = app.store.consents(&p.patient.id).await?;
-    let me = ctx.user_id();
-    let attending = p.patient.attending_id == me;
-    let manager = patients::manages(ctx, &p);
+    let patients::PatientView { consents, attending, manager } = patients::view_patient(app, ctx, &p, false).await?;
     let facilities = if attending { app.store.facilities().await? } else { Vec::new() };
-    view_audit(app, ctx, AuditAction::PatientViewed, &p, serde_json::json!({})).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(ctx, &format!("{}さん", p.patient.name)),
         consent_given: p.consent == ConsentState::Given,
@@ -157,10 +142,12 @@ fn consent_page(ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Response 
 }
 
 pub async fn consent_get(
+    State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let p = r.patient_ctx()?;
+    patients::open_consent_form(&app, &ctx, &p).await?;
     let today = crate::jst::iso_date_jst(ctx.now);
     let form =
         FormState::with(&[("consenter", "patient"), ("consenter_name", &p.patient.name), ("consented_on", &today)]);
@@ -250,7 +237,8 @@ pub async fn form1_get(
         Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
         None => String::new(),
     };
-    view_audit(&app, &ctx, AuditAction::ConsentViewed, &p, serde_json::json!({ "form": "様式1" })).await?;
+    patients::audit_patient_view(&app, &ctx, AuditAction::ConsentViewed, &p, serde_json::json!({ "form": "様式1" }))
+        .await?;
     Ok(render(&Form1Page {
         chrome: Chrome::new(&ctx, "在宅医療における個人情報使用同意書(様式1)"),
         region: ctx.settings.region_name.clone(),
@@ -278,7 +266,7 @@ pub async fn scan_get(
     Path((_, consent_id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let p = r.patient_ctx()?;
-    let consent = patients::consent_with_scan(&app, &p, &consent_id).await?;
+    let consent = patients::view_consent_scan_pages(&app, &ctx, &p, &consent_id).await?;
     Ok(render(&ScanPage {
         chrome: Chrome::new(&ctx, "署名された同意書"), patient_id: p.patient.id.clone(), consent
     }))

@@ -368,11 +368,8 @@ pub async fn edit_get(
 ) -> Result<Response, WebError> {
     let room = r.room()?;
     let meta = r.post_meta()?;
-    let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
-    if post.deleted_at.is_some() {
-        return Err(WebError::Refused("削除された投稿は修正できません。".into()));
-    }
-    let f = PostForm { body: post.body, ..PostForm::default() };
+    let body = posts::open_for_edit(&app, &ctx, &room, meta).await?;
+    let f = PostForm { body, ..PostForm::default() };
     Ok(post_composer(&room, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
 }
 
@@ -606,10 +603,12 @@ struct AttachmentPage {
 
 /// R9.3: an attachment's pages, inline; no download is offered anywhere.
 pub async fn attachment_get(
+    State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let a = r.attachment.clone().ok_or(WebError::NotFound)?;
+    attachments::open(&app, &ctx, &r.room()?, &a).await?;
     let back_url = match &a.post_id {
         Some(post) => format!("/posts/{post}"),
         None => part_url(&a.room_id, a.part),

@@ -187,6 +187,18 @@ pub async fn view(app: &App, ctx: &Ctx, room: &Room, a: &AttachmentMeta, which: 
     Ok(marked)
 }
 
+/// R11.1: the attachment's page (its name and pages, the images fetched one by one), audited.
+pub async fn open(app: &App, ctx: &Ctx, room: &Room, a: &AttachmentMeta) -> Result<(), WebError> {
+    crate::service::admin::audit_view(
+        app,
+        ctx,
+        AuditAction::AttachmentViewed,
+        Some(room.audit_target()),
+        serde_json::json!({ "attachment_id": a.id, "post_id": a.post_id, "page": "list" }),
+    )
+    .await
+}
+
 /// The watermark of a view: who looks, and when.
 pub(crate) fn viewer_lines(ctx: &Ctx) -> Result<[String; 2], WebError> {
     let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;

@@ -212,7 +212,7 @@ async fn clean_scan(
 
 /// R4.1: the patient's consent `consent_id` with its scan's pages ready to show. A scan kept as
 /// sent (recorded before scans were cleaned) is cleaned now, once, and the raw image dropped.
-pub async fn consent_with_scan(app: &App, p: &PatientContext, consent_id: &str) -> Result<Consent, WebError> {
+async fn consent_with_scan(app: &App, p: &PatientContext, consent_id: &str) -> Result<Consent, WebError> {
     let mut consent = app
         .store
         .consents(&p.patient.id)
@@ -235,6 +235,54 @@ pub async fn consent_with_scan(app: &App, p: &PatientContext, consent_id: &str) 
     Ok(consent)
 }
 
+/// Writes the audit row of a view of this patient's information (R11.1): the one helper pages
+/// and the API share.
+pub async fn audit_patient_view(
+    app: &App,
+    ctx: &Ctx,
+    action: AuditAction,
+    p: &PatientContext,
+    details: serde_json::Value,
+) -> Result<(), WebError> {
+    crate::service::admin::audit_view(app, ctx, action, Some(("patient", &p.patient.id)), details).await
+}
+
+/// The patient as the page and the API show it.
+pub struct PatientView {
+    pub consents: Vec<Consent>,
+    /// The asker is the attending physician.
+    pub attending: bool,
+    /// The asker manages the patient's group (`manages`).
+    pub manager: bool,
+}
+
+/// R11.1: the patient, the consent history (without scans) and the asker's standing, the view
+/// audited in the same call (`api` marks views through the API).
+pub async fn view_patient(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -> Result<PatientView, WebError> {
+    let consents = app.store.consents(&p.patient.id).await?;
+    let details = if api { serde_json::json!({ "api": true }) } else { serde_json::json!({}) };
+    audit_patient_view(app, ctx, AuditAction::PatientViewed, p, details).await?;
+    Ok(PatientView { consents, attending: p.patient.attending_id == ctx.user_id(), manager: manages(ctx, p) })
+}
+
+/// R4.1, R11.1: the consent form is opened, pre-filled with the patient's name: a view, audited.
+pub async fn open_consent_form(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<(), WebError> {
+    audit_patient_view(app, ctx, AuditAction::PatientViewed, p, serde_json::json!({ "form": "consent" })).await
+}
+
+/// R4.1, R11.1: the signed form's page list (who consented, when, how many pages), audited.
+pub async fn view_consent_scan_pages(
+    app: &App,
+    ctx: &Ctx,
+    p: &PatientContext,
+    consent_id: &str,
+) -> Result<Consent, WebError> {
+    let consent = consent_with_scan(app, p, consent_id).await?;
+    let details = serde_json::json!({ "scan": consent.id, "pages": consent.scan_pages });
+    audit_patient_view(app, ctx, AuditAction::ConsentViewed, p, details).await?;
+    Ok(consent)
+}
+
 /// R4.1, R9.3: page `page` of the scan, watermarked for this viewer, the view audited.
 pub async fn view_consent_scan(
     app: &App,
@@ -246,11 +294,11 @@ pub async fn view_consent_scan(
     let consent = consent_with_scan(app, p, consent_id).await?;
     let stored = app.store.consent_scan_page(&consent.id, page).await?.ok_or(WebError::NotFound)?;
     let marked = attachments::watermarked(app, stored, attachments::viewer_lines(ctx)?).await?;
-    crate::service::admin::audit_view(
+    audit_patient_view(
         app,
         ctx,
         AuditAction::ConsentViewed,
-        Some(("patient", &p.patient.id)),
+        p,
         serde_json::json!({ "scan": consent.id, "page": page }),
     )
     .await?;

@@ -358,6 +358,24 @@ pub async fn open(
     Ok((card, versions))
 }
 
+/// R10.6, R11.1: the text of one's own post, to edit it (a deleted post cannot be); audited as
+/// a view.
+pub async fn open_for_edit(app: &App, ctx: &Ctx, room: &Room, meta: &PostMeta) -> Result<String, WebError> {
+    let post = app.store.post(&meta.id).await?.ok_or(WebError::NotFound)?;
+    if post.deleted_at.is_some() {
+        return Err(WebError::Refused("削除された投稿は修正できません。".into()));
+    }
+    crate::service::admin::audit_view(
+        app,
+        ctx,
+        AuditAction::PostViewed,
+        Some(room.audit_target()),
+        serde_json::json!({ "post_id": meta.id, "edit": true }),
+    )
+    .await?;
+    Ok(post.body)
+}
+
 /// What a view of a room writes to the audit log (R11.1): the action and its details.
 pub struct View {
     pub action: AuditAction,

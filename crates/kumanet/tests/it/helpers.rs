@@ -488,6 +488,21 @@ pub async fn audit_rows(srv: &Srv, action: &str) -> Vec<kumanet_store::AuditRow>
         .unwrap()
 }
 
+/// The sequence number of the newest audit row (0 when there is none).
+pub async fn audit_head_seq(srv: &Srv) -> i64 {
+    let newest = srv.store.audit_search(&kumanet_store::AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+    newest.first().map_or(0, |r| r.record.seq)
+}
+
+/// The audit rows written after the row `seq`, oldest first.
+pub async fn audit_since(srv: &Srv, seq: i64) -> Vec<kumanet_store::AuditRow> {
+    let mut rows =
+        srv.store.audit_search(&kumanet_store::AuditFilter { limit: 1_000, ..Default::default() }).await.unwrap();
+    rows.retain(|r| r.record.seq > seq);
+    rows.reverse();
+    rows
+}
+
 /// Run SQL on the test's database outside the application (an attacker or an operator with
 /// database access).
 pub async fn raw_sql(srv: &Srv, sql: &str) -> Result<(), String> {

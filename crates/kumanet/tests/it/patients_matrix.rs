@@ -372,6 +372,7 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
     for (variant, method, route_path, exp, path) in &jobs {
         for (i, client) in clients.iter().enumerate() {
             let denied_before = audit_rows(&srv, "access.denied").await.len();
+            let seq_before = audit_head_seq(&srv).await;
             let api = path.starts_with("/api/");
             let r = if path.ends_with("/live") {
                 // A live stream never ends: its status is the answer.
@@ -394,6 +395,20 @@ both!(r10_7_r4_3_every_patient_route_times_every_care_team_role, |srv: Srv| asyn
             }
             if got == 'D' && audit_rows(&srv, "access.denied").await.len() != denied_before + 1 {
                 wrong.push(format!("[{variant}] {method} {route_path} as {}: refusal not audited", ROLES[i]));
+            }
+            // R11.1: every allowed read of patient information (and of a board's) writes exactly
+            // one audit row. A board invitation shows the board's name only.
+            let invitation_to_board = route_path.contains("board-invitations");
+            if got == 'A' && *method == "GET" && !path.ends_with("/live") && !invitation_to_board {
+                let rows = audit_since(&srv, seq_before).await;
+                if rows.len() != 1 {
+                    let actions: Vec<_> = rows.iter().map(|r| r.record.action.as_str()).collect();
+                    wrong.push(format!(
+                        "[{variant}] {method} {route_path} as {}: {} audit rows {actions:?}",
+                        ROLES[i],
+                        rows.len()
+                    ));
+                }
             }
         }
         if *variant == "board" && path.ends_with("/leave") {

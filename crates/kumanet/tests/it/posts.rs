@@ -96,7 +96,10 @@ both!(r10_6_r10_3_confirmed_posts_keep_author_time_hash_and_every_version, |srv:
     assert!(history.body.contains("版1") && history.body.contains("版2"));
     assert!(history.body.contains("褥瘡は改善傾向です。") && history.body.contains("褥瘡は治癒しました。"));
     assert!(history.body.contains(&stored.body_sha256));
-    assert_eq!(audit_rows(&srv, "post.viewed").await.len(), 1);
+    // R11.1: the edit form and the history are both views of the post.
+    let viewed = audit_rows(&srv, "post.viewed").await;
+    assert_eq!(viewed.len(), 2);
+    assert_eq!(details(&viewed[1])["edit"], true);
     assert_eq!(details(&audit_rows(&srv, "post.edited").await[0])["version"], 2);
     // 了解: once per person, shown with the name.
     assert_eq!(t.pharmacist.post_form(&format!("/posts/{id}/ack"), &[]).await.status, 303);
