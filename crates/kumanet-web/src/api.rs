@@ -217,36 +217,16 @@ pub async fn staff(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let facility = r.facility.ok_or(WebError::NotFound)?;
-    let staff = app
-        .store
-        .users(&UserQuery { facility_id: Some(facility.id.clone()), limit: 1000, ..UserQuery::default() })
-        .await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::StaffListed,
-        Some(("facility", &facility.id)),
-        json!({ "count": staff.len(), "api": true }),
-    )
-    .await?;
-    ok(staff)
+    ok(admin::view_staff(&app, &ctx, &facility, true).await?.staff)
 }
 
-pub async fn users(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
-    let text = q.q.trim().to_string();
-    let people = app
-        .store
-        .users(&UserQuery { text: (!text.is_empty()).then_some(text), limit: 500, ..UserQuery::default() })
-        .await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::UserViewed,
-        None,
-        json!({ "list": true, "results": people.len(), "api": true }),
-    )
-    .await?;
-    ok(people)
+/// The region's users; `?q=` searches name, kana or ID, `?status=` narrows to one status.
+pub async fn users(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<admin::UsersQuery>,
+) -> ApiResult {
+    ok(admin::list_users(&app, &ctx, &q, true).await?)
 }
 
 pub async fn user(
@@ -255,9 +235,8 @@ pub async fn user(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let u = r.user.ok_or(WebError::NotFound)?;
-    audit_view(&app, &ctx, AuditAction::UserViewed, Some(("user", &u.id)), json!({ "api": true })).await?;
-    let applications = app.store.applications_of_user(&u.id).await?;
-    ok(json!({ "user": u, "applications": applications.into_iter().map(|a| a.application).collect::<Vec<_>>() }))
+    let v = admin::view_user(&app, &ctx, &u, true).await?;
+    ok(json!({ "user": u, "applications": v.applications.into_iter().map(|a| a.application).collect::<Vec<_>>() }))
 }
 
 pub async fn user_change(
@@ -937,6 +916,11 @@ pub fn openapi_document() -> Value {
             if let Some(a) = op["parameters"].as_array_mut() {
                 a.push(json!({ "name": "q", "in": "query", "required": false, "schema": { "type": "string" },
                     "description": "氏名・ふりがなで検索" }));
+                if def.path == "/api/v1/users" {
+                    a.push(json!({ "name": "status", "in": "query", "required": false,
+                        "schema": { "type": "string", "enum": ["pending", "approved", "suspended", "deleted"] },
+                        "description": "状態で絞り込み(承認待ち・承認済み・利用停止・削除済み)" }));
+                }
             }
         }
         if def.method.as_str() != "GET" && def.path != "/api/v1/login" {

@@ -188,14 +188,6 @@ pub async fn application_post(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct UsersQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    status: String,
-}
-
 #[derive(Template)]
 #[template(path = "center/users.html")]
 struct UsersPage {
@@ -209,23 +201,12 @@ struct UsersPage {
 pub async fn users_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
-    Query(q): Query<UsersQuery>,
+    Query(q): Query<admin::UsersQuery>,
 ) -> Result<Response, WebError> {
-    let text = q.q.trim().to_string();
-    let people = app
-        .store
-        .users(&UserQuery {
-            text: (!text.is_empty()).then(|| text.clone()),
-            status: UserStatus::from_code(&q.status),
-            limit: 500,
-            ..UserQuery::default()
-        })
-        .await?;
-    audit_view(&app, &ctx, AuditAction::UserViewed, None, serde_json::json!({ "list": true, "results": people.len() }))
-        .await?;
+    let people = admin::list_users(&app, &ctx, &q, false).await?;
     Ok(render(&UsersPage {
         chrome: Chrome::new(&ctx, "利用者"),
-        q: text,
+        q: q.q.trim().to_string(),
         status: q.status,
         statuses: options(UserStatus::ALL, UserStatus::code, UserStatus::label),
         people,
@@ -248,13 +229,7 @@ pub async fn user_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let user = r.user.ok_or(WebError::NotFound)?;
-    let facility_name = match &user.facility_id {
-        Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
-        None => String::new(),
-    };
-    let applications = app.store.applications_of_user(&user.id).await?;
-    let sessions = app.store.session_count(&user.id).await?;
-    audit_view(&app, &ctx, AuditAction::UserViewed, Some(("user", &user.id)), serde_json::json!({})).await?;
+    let admin::UserView { facility_name, applications, sessions } = admin::view_user(&app, &ctx, &user, false).await?;
     Ok(render(&UserPage {
         chrome: Chrome::new(&ctx, "利用者の詳細"), user, facility_name, applications, sessions
     }))

@@ -49,25 +49,13 @@ pub async fn staff_get(
     Extension(r): Extension<Resolved>,
 ) -> Result<Response, WebError> {
     let facility = facility_of(&r)?;
-    let staff = app
-        .store
-        .users(&UserQuery { facility_id: Some(facility.id.clone()), limit: 1000, ..UserQuery::default() })
-        .await?;
+    let admin::StaffView { staff, memberships } = admin::view_staff(&app, &ctx, &facility, false).await?;
     let mut pending = Vec::new();
     for item in app.store.pending_applications().await? {
         if item.application.facility_id.as_deref() == Some(facility.id.as_str()) {
             pending.push(item);
         }
     }
-    let memberships = app.store.facility_memberships(&facility.id).await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::StaffListed,
-        Some(("facility", &facility.id)),
-        serde_json::json!({ "count": staff.len(), "memberships": memberships.len() }),
-    )
-    .await?;
     let can_manage = ctx.user.as_ref().is_some_and(|u| u.role == Role::FacilityAdmin);
     Ok(render(&StaffPage {
         chrome: Chrome::new(&ctx, "職員の管理"),

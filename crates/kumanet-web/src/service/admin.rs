@@ -7,7 +7,7 @@ use kumanet_core::authz::Denied;
 use kumanet_core::people::{ApplicationKind, ApplicationState, FacilityKind, Role, UserStatus};
 use kumanet_core::policy::settings::Settings;
 use kumanet_core::secret::Secret;
-use kumanet_store::{ApplicationItem, Facility, NewFacility, NewUser, ProfileChange, User};
+use kumanet_store::{ApplicationItem, Facility, NewFacility, NewUser, ProfileChange, User, UserListItem, UserQuery};
 use serde::Deserialize;
 
 use super::{new_id, parse_person, required_text, PersonForm};
@@ -435,6 +435,77 @@ pub async fn update_settings(app: &App, ctx: &Ctx, new: &Settings) -> Result<(),
 }
 
 /// Write a "viewed" row for a read of another person's data (R11.1); fail closed.
+/// What a list of users may be narrowed to: words of the name, kana or ID, and a status code.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub status: String,
+}
+
+/// R6.2, R11.1: the region's users for the center, searched and filtered by status; audited.
+pub async fn list_users(app: &App, ctx: &Ctx, q: &UsersQuery, api: bool) -> Result<Vec<UserListItem>, WebError> {
+    let text = q.q.trim();
+    let people = app
+        .store
+        .users(&UserQuery {
+            text: (!text.is_empty()).then(|| text.to_string()),
+            status: UserStatus::from_code(q.status.trim()),
+            limit: 500,
+            ..UserQuery::default()
+        })
+        .await?;
+    let mut details = serde_json::json!({ "list": true, "results": people.len() });
+    if api {
+        details["api"] = true.into();
+    }
+    audit_view(app, ctx, AuditAction::UserViewed, None, details).await?;
+    Ok(people)
+}
+
+/// One user as the center sees them: the facility's name, the applications filed for them and
+/// how many sessions are open; audited.
+pub struct UserView {
+    pub facility_name: String,
+    pub applications: Vec<ApplicationItem>,
+    pub sessions: i64,
+}
+
+pub async fn view_user(app: &App, ctx: &Ctx, user: &User, api: bool) -> Result<UserView, WebError> {
+    let facility_name = match &user.facility_id {
+        Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let applications = app.store.applications_of_user(&user.id).await?;
+    let sessions = app.store.session_count(&user.id).await?;
+    let details = if api { serde_json::json!({ "api": true }) } else { serde_json::json!({}) };
+    audit_view(app, ctx, AuditAction::UserViewed, Some(("user", &user.id)), details).await?;
+    Ok(UserView { facility_name, applications, sessions })
+}
+
+/// R7.1, R11.1: a facility's staff and the patients' groups each is in; audited.
+pub struct StaffView {
+    pub staff: Vec<UserListItem>,
+    /// (user id, group id, patient's name) of each membership of the facility's staff.
+    pub memberships: Vec<(String, String, String)>,
+}
+
+pub async fn view_staff(app: &App, ctx: &Ctx, facility: &Facility, api: bool) -> Result<StaffView, WebError> {
+    let staff = app
+        .store
+        .users(&UserQuery { facility_id: Some(facility.id.clone()), limit: 1000, ..UserQuery::default() })
+        .await?;
+    let memberships = app.store.facility_memberships(&facility.id).await?;
+    let mut details = serde_json::json!({ "count": staff.len(), "memberships": memberships.len() });
+    if api {
+        details["api"] = true.into();
+    }
+    audit_view(app, ctx, AuditAction::StaffListed, Some(("facility", &facility.id)), details).await?;
+    Ok(StaffView { staff, memberships })
+}
+
 pub async fn audit_view(
     app: &App,
     ctx: &Ctx,

@@ -437,6 +437,15 @@ both!(r6_3_suspension_ends_open_sessions_at_once, |srv: Srv| async move {
     assert_eq!(second.api("GET", "/api/v1/session", serde_json::json!({})).await.status, 401);
     let (_, r) = login(&srv, "nurse.a", PASSWORD).await;
     assert_eq!(r.status, 401, "a suspended ID cannot log in");
+    // The center finds suspended IDs by their status, on the page and through the API alike.
+    let page = w.center.get("/center/users?status=suspended").await;
+    assert!(page.body.contains("nurse.a"), "{}", page.body);
+    assert!(!w.center.get("/center/users?status=pending").await.body.contains("nurse.a"));
+    let listed = w.center.get("/api/v1/users?status=suspended").await.json();
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["user"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [w.nurse_id.as_str()]);
+    let pending = w.center.get("/api/v1/users?status=pending").await.json();
+    assert!(pending.as_array().unwrap().iter().all(|p| p["user"]["status"] == "pending"));
     // The center lifts it.
     let r =
         w.center.post_form(&format!("/center/users/{}/resume", w.nurse_id), &[("reason", "端末が見つかった")]).await;
