@@ -535,41 +535,26 @@ pub async fn group(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let p = r.patient_ctx()?;
-    let gid = group_id_of(&p)?;
-    let members = app.store.members(&gid).await?;
-    let manager = patients::manages(&ctx, &p);
-    patients::audit_patient_view(
-        &app,
-        &ctx,
-        AuditAction::GroupViewed,
-        &p,
-        json!({ "group_id": gid, "members": members.len(), "api": true }),
-    )
-    .await?;
-    let proposal = app.store.family_proposal(&gid).await?;
-    let agreement = patients::agreement(&app, &ctx, &gid).await?;
-    let my_vote =
-        proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == ctx.user_id()).map(|v| v.agree));
-    let family = app.store.family_members(&gid).await?;
+    let v = patients::view_group(&app, &ctx, &p, true).await?;
     let mut out = json!({
-        "group_id": gid,
+        "group_id": v.group_id,
         "patient_id": p.patient.id,
         "patient_name": p.patient.name,
         "attending_name": p.patient.attending_name,
         "delegated_facility_name": p.patient.delegated_facility_name,
         "consent_state": consent_code(p.consent),
         "read_only": p.consent == ConsentState::Withdrawn,
-        "manager": manager,
+        "manager": v.manager,
         "member": p.is_member,
-        "members": members,
-        "family_members": family,
-        "family_proposal": proposal,
-        "agreement": agreement_view(&ctx, agreement),
-        "my_vote": my_vote.map(|agree| if agree { "agree" } else { "object" }),
+        "members": v.members,
+        "family_members": v.family,
+        "family_proposal": v.proposal,
+        "agreement": agreement_view(&ctx, v.agreement),
+        "my_vote": v.my_vote.map(|agree| if agree { "agree" } else { "object" }),
     });
-    if manager {
-        out["invitations"] = json!(app.store.pending_invitations_of_group(&gid).await?);
-        out["removal_requests"] = json!(app.store.removal_requests(&gid).await?);
+    if v.manager {
+        out["invitations"] = json!(v.invitations);
+        out["removal_requests"] = json!(v.requests);
     }
     ok(out)
 }

@@ -383,20 +383,11 @@ async fn group_page(
     before: Option<i64>,
     invitee: Option<&str>,
 ) -> Result<Response, WebError> {
-    let group = p.group.clone().ok_or(WebError::NotFound)?;
-    let members = app.store.members(&group.id).await?;
-    let view = View {
-        action: AuditAction::GroupViewed,
-        details: serde_json::json!({ "group_id": group.id, "members": members.len() }),
-    };
+    let v = patients::read_group(app, ctx, &p).await?;
+    let view = View { action: AuditAction::GroupViewed, details: v.audit_details(false) };
+    let patients::GroupView { group_id, members, manager, invitations, requests, proposal, agreement, my_vote, family } =
+        v;
     let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before, view).await?;
-    let me = ctx.user_id();
-    let manager = patients::manages(ctx, &p);
-    let (invitations, requests) = if manager {
-        (app.store.pending_invitations_of_group(&group.id).await?, app.store.removal_requests(&group.id).await?)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     let may_invite = |c: &UserListItem| {
         c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
     };
@@ -411,14 +402,10 @@ async fn group_page(
         (true, None) => invite_candidates(app, &q, may_invite).await?,
         (false, _) => Vec::new(),
     };
-    let proposal = app.store.family_proposal(&group.id).await?;
-    let agreement = patients::agreement(app, ctx, &group.id).await?;
-    let my_vote = proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == me).map(|v| v.agree));
-    let family = app.store.family_members(&group.id).await?;
     Ok(render(&GroupPage {
         chrome: Chrome::new(ctx, &format!("{}さんのグループ", p.patient.name)),
         tl,
-        group_id: group.id,
+        group_id,
         member: p.is_member,
         withdrawn: p.consent == ConsentState::Withdrawn,
         p,

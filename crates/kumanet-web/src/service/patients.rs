@@ -265,6 +265,58 @@ pub async fn view_patient(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -
     Ok(PatientView { consents, attending: p.patient.attending_id == ctx.user_id(), manager: manages(ctx, p) })
 }
 
+/// A patient's group as its members see it: who is in it, the family's participation and, for
+/// its managers, the pending invitations and requests to leave.
+pub struct GroupView {
+    pub group_id: String,
+    pub members: Vec<kumanet_store::Member>,
+    pub manager: bool,
+    pub invitations: Vec<Invitation>,
+    pub requests: Vec<kumanet_store::RemovalRequest>,
+    pub proposal: Option<kumanet_store::FamilyProposal>,
+    /// (members, agreeing, objecting, agreed) of the family's proposal.
+    pub agreement: (usize, usize, usize, bool),
+    pub my_vote: Option<bool>,
+    pub family: Vec<kumanet_store::FamilyMember>,
+}
+
+impl GroupView {
+    /// What a view of the group writes to the audit log (R11.1).
+    pub fn audit_details(&self, api: bool) -> serde_json::Value {
+        let mut d = serde_json::json!({ "group_id": self.group_id, "members": self.members.len() });
+        if api {
+            d["api"] = true.into();
+        }
+        d
+    }
+}
+
+/// The group, read but not yet audited: the page audits it with its timeline, in one commit
+/// with the reader's cursor (`view_group` audits it alone).
+pub async fn read_group(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<GroupView, WebError> {
+    let group_id = group_of(p)?.id.clone();
+    let members = app.store.members(&group_id).await?;
+    let manager = manages(ctx, p);
+    let (invitations, requests) = if manager {
+        (app.store.pending_invitations_of_group(&group_id).await?, app.store.removal_requests(&group_id).await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let proposal = app.store.family_proposal(&group_id).await?;
+    let agreement = agreement(app, ctx, &group_id).await?;
+    let my_vote =
+        proposal.as_ref().and_then(|pr| pr.votes.iter().find(|v| v.user_id == ctx.user_id()).map(|v| v.agree));
+    let family = app.store.family_members(&group_id).await?;
+    Ok(GroupView { group_id, members, manager, invitations, requests, proposal, agreement, my_vote, family })
+}
+
+/// R11.1: the group, its view audited.
+pub async fn view_group(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -> Result<GroupView, WebError> {
+    let v = read_group(app, ctx, p).await?;
+    audit_patient_view(app, ctx, AuditAction::GroupViewed, p, v.audit_details(api)).await?;
+    Ok(v)
+}
+
 /// R4.1, R11.1: the consent form is opened, pre-filled with the patient's name: a view, audited.
 pub async fn open_consent_form(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<(), WebError> {
     audit_patient_view(app, ctx, AuditAction::PatientViewed, p, serde_json::json!({ "form": "consent" })).await
