@@ -8,10 +8,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use kumanet_core::audit::AuditAction;
-use kumanet_core::people::{Role, UserStatus};
+use kumanet_core::people::Role;
 use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
 use kumanet_core::policy::settings::Settings;
-use kumanet_store::{PatientContext, UserListItem, UserQuery};
+use kumanet_store::{PatientContext, UserListItem};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -19,9 +19,8 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
 use crate::html::auth::{login_client, set_login_cookies, set_refused_status};
-use crate::html::center::AuditQuery;
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
-use crate::service::admin::{self, audit_view, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
+use crate::service::admin::{self, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
 use crate::service::patients::{
     self, AnswerForm, ConsentInput, DelegationForm, FamilyForm, InviteForm, NoteForm, PatientForm, VoteForm,
 };
@@ -145,17 +144,7 @@ pub struct Q {
 }
 
 pub async fn directory(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
-    let text = q.q.trim().to_string();
-    let people = app
-        .store
-        .users(&UserQuery {
-            text: (!text.is_empty()).then_some(text),
-            status: Some(UserStatus::Approved),
-            limit: 200,
-            ..UserQuery::default()
-        })
-        .await?;
-    audit_view(&app, &ctx, AuditAction::DirectoryViewed, None, json!({ "results": people.len(), "api": true })).await?;
+    let people = admin::search_staff_directory(&app, &ctx, &q.q, true).await?;
     ok(people.into_iter().map(person_view).collect::<Vec<_>>())
 }
 
@@ -326,10 +315,12 @@ pub async fn policy_publish(State(app): State<App>, Extension(ctx): Extension<Ct
     created(json!({ "version": admin::publish_policy(&app, &ctx, &f).await? }))
 }
 
-pub async fn audit(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<AuditQuery>) -> ApiResult {
-    let rows = app.store.audit_search(&crate::html::center::filter_for(&app, &q, 500).await?).await?;
-    audit_view(&app, &ctx, AuditAction::AuditViewed, None, json!({ "results": rows.len(), "api": true })).await?;
-    ok(rows)
+pub async fn audit(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<admin::AuditQuery>,
+) -> ApiResult {
+    ok(admin::search_audit(&app, &ctx, &q, 500, true).await?)
 }
 
 // ---- Patients, consent, groups and invitations: the twins of `html/patients.rs` ----

@@ -25,9 +25,7 @@ fn invitation_json(i: &kumanet_store::BoardInvitation) -> Value {
 
 /// One's boards with their unread counts, and the invitations waiting.
 pub async fn list(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
-    let mine = app.store.boards_of(ctx.user_id()).await?;
-    let invitations = boards::open_invitations(&app, &ctx).await?;
-    audit_view(&app, &ctx, AuditAction::BoardsListed, None, json!({ "boards": mine.len(), "api": true })).await?;
+    let (mine, invitations) = boards::list_mine(&app, &ctx, true).await?;
     Ok(Json(json!({
         "boards": mine.iter().map(|s| json!({ "id": s.board.id, "name": s.board.name, "purpose": s.board.purpose,
             "members": s.members, "unread": s.unread, "manager": s.manager,

@@ -20,7 +20,6 @@ use super::{parse_form, render, Chrome, FormState};
 use crate::error::WebError;
 use crate::gate::{Ctx, Resolved};
 use crate::room::Room;
-use crate::service::admin::audit_view;
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::service::posts::View;
 use crate::App;
@@ -35,9 +34,7 @@ struct ListPage {
 }
 
 async fn list_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, WebError> {
-    let boards = app.store.boards_of(ctx.user_id()).await?;
-    let invitations = boards::open_invitations(app, ctx).await?;
-    audit_view(app, ctx, AuditAction::BoardsListed, None, serde_json::json!({ "boards": boards.len() })).await?;
+    let (boards, invitations) = boards::list_mine(app, ctx, false).await?;
     let failed = form.has_errors();
     let resp = render(&ListPage { chrome: Chrome::new(ctx, "掲示板"), boards, invitations, form });
     Ok(if failed { unprocessable(resp) } else { resp })

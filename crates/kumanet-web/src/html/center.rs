@@ -11,14 +11,14 @@ use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{FacilityKind, Role, UserStatus};
 use kumanet_core::policy::patient::FamilyRule;
 use kumanet_core::policy::settings::Settings;
-use kumanet_store::{ApplicationItem, AuditFilter, AuditRow, Facility, PolicyVersion, User, UserListItem, UserQuery};
+use kumanet_store::{ApplicationItem, AuditRow, Facility, PolicyVersion, User, UserListItem, UserQuery};
 use serde::Deserialize;
 
 use super::facility::{person_new_page, unprocessable, IssuedPage};
 use super::{jst, options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::{FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
-use crate::service::admin::{self, audit_view, DecisionForm, FacilityForm, PolicyForm};
+use crate::service::admin::{self, AuditQuery, DecisionForm, FacilityForm, PolicyForm};
 use crate::service::PersonForm;
 use crate::App;
 
@@ -402,49 +402,6 @@ pub async fn settings_post(
     }
 }
 
-#[derive(Deserialize, Default, Clone)]
-pub struct AuditQuery {
-    #[serde(default)]
-    pub user: String,
-    #[serde(default)]
-    pub action: String,
-    #[serde(default)]
-    pub result: String,
-    #[serde(default)]
-    pub from: String,
-    #[serde(default)]
-    pub until: String,
-    #[serde(default)]
-    pub before: Option<i64>,
-}
-
-impl AuditQuery {
-    pub fn filter(&self, limit: i64) -> AuditFilter {
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
-        AuditFilter {
-            actor_user_id: opt(&self.user),
-            action: opt(&self.action),
-            result: opt(&self.result),
-            target_id: None,
-            from: crate::jst::parse_date_jst(&self.from),
-            until: crate::jst::parse_date_jst(&self.until).map(|t| t + kumanet_core::MICROS_PER_DAY),
-            before_seq: self.before,
-            limit,
-        }
-    }
-}
-
-/// The "who" of the search may be a login id (what the center knows) or an internal id.
-pub async fn filter_for(app: &App, q: &AuditQuery, limit: i64) -> Result<AuditFilter, WebError> {
-    let mut f = q.filter(limit);
-    if let Some(who) = &f.actor_user_id {
-        if let Some(u) = app.store.user_by_login(&who.to_ascii_lowercase()).await? {
-            f.actor_user_id = Some(u.id);
-        }
-    }
-    Ok(f)
-}
-
 /// What kind of object an audit row is about, in Japanese.
 pub fn target_label(t: &str) -> &'static str {
     match t {
@@ -498,8 +455,7 @@ pub async fn audit_get(
     Extension(ctx): Extension<Ctx>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    let rows = app.store.audit_search(&filter_for(&app, &q, 100).await?).await?;
-    audit_view(&app, &ctx, AuditAction::AuditViewed, None, serde_json::json!({ "results": rows.len() })).await?;
+    let rows = admin::search_audit(&app, &ctx, &q, 100, false).await?;
     let names = names(&app, &rows).await?;
     let next_before = if rows.len() == 100 { rows.last().map(|r| r.record.seq) } else { None };
     let lines = rows
@@ -546,8 +502,7 @@ pub async fn audit_csv_get(
     Extension(ctx): Extension<Ctx>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    let rows = app.store.audit_search(&filter_for(&app, &q, 100_000).await?).await?;
-    audit_view(&app, &ctx, AuditAction::AuditExported, None, serde_json::json!({ "rows": rows.len() })).await?;
+    let rows = admin::export_audit(&app, &ctx, &q).await?;
     let mut out = crate::spreadsheet::CsvWriter::new();
     out.row([
         "seq",

@@ -4,15 +4,13 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Extension;
-use kumanet_core::audit::AuditAction;
 use kumanet_core::people::{Role, UserStatus};
-use kumanet_store::{Notification, UserListItem, UserQuery};
+use kumanet_store::{Notification, UserListItem};
 use serde::Deserialize;
 
 use super::{jst, render, Chrome};
 use crate::error::WebError;
 use crate::gate::Ctx;
-use crate::service::admin::audit_view;
 use crate::App;
 
 #[derive(Template)]
@@ -196,23 +194,6 @@ pub async fn directory_get(
     Extension(ctx): Extension<Ctx>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, WebError> {
-    let text = q.q.trim().to_string();
-    let people = app
-        .store
-        .users(&UserQuery {
-            text: (!text.is_empty()).then(|| text.clone()),
-            status: Some(UserStatus::Approved),
-            limit: 200,
-            ..UserQuery::default()
-        })
-        .await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::DirectoryViewed,
-        None,
-        serde_json::json!({ "results": people.len(), "query_chars": text.chars().count() }),
-    )
-    .await?;
-    Ok(render(&DirectoryPage { chrome: Chrome::new(&ctx, "職員名簿"), q: text, people }))
+    let people = crate::service::admin::search_staff_directory(&app, &ctx, &q.q, false).await?;
+    Ok(render(&DirectoryPage { chrome: Chrome::new(&ctx, "職員名簿"), q: q.q.trim().to_string(), people }))
 }

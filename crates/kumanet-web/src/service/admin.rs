@@ -7,7 +7,9 @@ use kumanet_core::authz::Denied;
 use kumanet_core::people::{ApplicationKind, ApplicationState, FacilityKind, Role, UserStatus};
 use kumanet_core::policy::settings::Settings;
 use kumanet_core::secret::Secret;
-use kumanet_store::{ApplicationItem, Facility, NewFacility, NewUser, ProfileChange, User, UserListItem, UserQuery};
+use kumanet_store::{
+    ApplicationItem, AuditFilter, Facility, NewFacility, NewUser, ProfileChange, User, UserListItem, UserQuery,
+};
 use serde::Deserialize;
 
 use super::{new_id, parse_person, required_text, PersonForm};
@@ -504,6 +506,101 @@ pub async fn view_staff(app: &App, ctx: &Ctx, facility: &Facility, api: bool) ->
     }
     audit_view(app, ctx, AuditAction::StaffListed, Some(("facility", &facility.id)), details).await?;
     Ok(StaffView { staff, memberships })
+}
+
+/// A search of the audit log (R11.1): who (login or internal ID), what, which result, which
+/// Japan-time dates, and the page (rows before a sequence number).
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn filter(&self, limit: i64) -> AuditFilter {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        AuditFilter {
+            actor_user_id: opt(&self.user),
+            action: opt(&self.action),
+            result: opt(&self.result),
+            target_id: None,
+            from: crate::jst::parse_date_jst(&self.from),
+            until: crate::jst::parse_date_jst(&self.until).map(|t| t + kumanet_core::MICROS_PER_DAY),
+            before_seq: self.before,
+            limit,
+        }
+    }
+}
+
+/// The "who" of the search may be a login id (what the center knows) or an internal id.
+async fn filter_for(app: &App, q: &AuditQuery, limit: i64) -> Result<AuditFilter, WebError> {
+    let mut f = q.filter(limit);
+    if let Some(who) = &f.actor_user_id {
+        if let Some(u) = app.store.user_by_login(&who.to_ascii_lowercase()).await? {
+            f.actor_user_id = Some(u.id);
+        }
+    }
+    Ok(f)
+}
+
+/// The staff directory: approved IDs of the region (name, kana, facility, profession), searched
+/// by `text`; the search audited (how many characters were searched, not what).
+pub async fn search_staff_directory(
+    app: &App,
+    ctx: &Ctx,
+    text: &str,
+    api: bool,
+) -> Result<Vec<UserListItem>, WebError> {
+    let text = text.trim();
+    let people = app
+        .store
+        .users(&UserQuery {
+            text: (!text.is_empty()).then(|| text.to_string()),
+            status: Some(UserStatus::Approved),
+            limit: 200,
+            ..UserQuery::default()
+        })
+        .await?;
+    let mut details = serde_json::json!({ "results": people.len(), "query_chars": text.chars().count() });
+    if api {
+        details["api"] = true.into();
+    }
+    audit_view(app, ctx, AuditAction::DirectoryViewed, None, details).await?;
+    Ok(people)
+}
+
+/// R11.1: the center searches the log, newest first; the search itself is logged.
+pub async fn search_audit(
+    app: &App,
+    ctx: &Ctx,
+    q: &AuditQuery,
+    limit: i64,
+    api: bool,
+) -> Result<Vec<kumanet_store::AuditRow>, WebError> {
+    let rows = app.store.audit_search(&filter_for(app, q, limit).await?).await?;
+    let mut details = serde_json::json!({ "results": rows.len() });
+    if api {
+        details["api"] = true.into();
+    }
+    audit_view(app, ctx, AuditAction::AuditViewed, None, details).await?;
+    Ok(rows)
+}
+
+/// R11.1: the search's rows (up to 100,000) for the CSV export; the export is logged.
+pub async fn export_audit(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<kumanet_store::AuditRow>, WebError> {
+    let rows = app.store.audit_search(&filter_for(app, q, 100_000).await?).await?;
+    audit_view(app, ctx, AuditAction::AuditExported, None, serde_json::json!({ "rows": rows.len() })).await?;
+    Ok(rows)
 }
 
 pub async fn audit_view(

@@ -110,6 +110,22 @@ pub async fn invite(app: &App, ctx: &Ctx, b: &BoardContext, f: &BoardInviteForm)
     Ok(id)
 }
 
+/// R11.1: one's boards (with unread counts) and the invitations waiting; the view audited.
+pub async fn list_mine(
+    app: &App,
+    ctx: &Ctx,
+    api: bool,
+) -> Result<(Vec<kumanet_store::BoardSummary>, Vec<BoardInvitation>), WebError> {
+    let mine = app.store.boards_of(ctx.user_id()).await?;
+    let invitations = open_invitations(app, ctx).await?;
+    let mut details = serde_json::json!({ "boards": mine.len() });
+    if api {
+        details["api"] = true.into();
+    }
+    crate::service::admin::audit_view(app, ctx, AuditAction::BoardsListed, None, details).await?;
+    Ok((mine, invitations))
+}
+
 /// The invitations this user can still answer.
 pub async fn open_invitations(app: &App, ctx: &Ctx) -> Result<Vec<BoardInvitation>, WebError> {
     let since = ctx.now - INVITATION_VALID_US;
