@@ -18,13 +18,14 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, FieldErrors, WebError};
 use crate::gate::{Ctx, Resolved};
-use crate::html::auth::{login_client, set_login_cookies, set_refused_status};
+use crate::query::TextQuery;
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
 use crate::service::admin::{self, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
 use crate::service::patients::{
     self, AnswerForm, ConsentInput, DelegationForm, FamilyForm, InviteForm, NoteForm, PatientForm, VoteForm,
 };
 use crate::service::PersonForm;
+use crate::session_cookies::{login_client, set_login_cookies, set_refused_status};
 use crate::App;
 
 type ApiResult = Result<Response, ApiError>;
@@ -137,13 +138,11 @@ pub async fn policy_accept(State(app): State<App>, Extension(ctx): Extension<Ctx
     ok(json!({ "ok": true, "version": f.version }))
 }
 
-#[derive(serde::Deserialize, Default)]
-pub struct Q {
-    #[serde(default)]
-    q: String,
-}
-
-pub async fn directory(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
+pub async fn directory(
+    State(app): State<App>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<TextQuery>,
+) -> ApiResult {
     let people = admin::search_staff_directory(&app, &ctx, &q.q, true).await?;
     ok(people.into_iter().map(person_view).collect::<Vec<_>>())
 }
@@ -359,7 +358,7 @@ fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize,
 }
 
 /// The patients one may see (attending, delegated facility, member); `?q=` searches name or kana.
-pub async fn patients(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<Q>) -> ApiResult {
+pub async fn patients(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<TextQuery>) -> ApiResult {
     ok(patients::list_visible(&app, &ctx, &q.q, true).await?)
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, WebError};
 use crate::gate::{Ctx, Resolved};
-use crate::html::posts::BeforeQuery;
+use crate::query::{BeforeQuery, TextQuery};
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
@@ -262,11 +262,7 @@ pub fn request_schema(method: &str, path: &str) -> Option<Value> {
 }
 
 /// Search within one's groups and boards (the query is audited as a keyed digest).
-pub async fn search(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<crate::html::posts::SearchQuery>,
-) -> ApiResult {
+pub async fn search(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<TextQuery>) -> ApiResult {
     let found = posts::search(&app, &ctx, &q.q, true).await?;
     Ok(Json(json!({
         "results": found.iter().map(|f| json!({

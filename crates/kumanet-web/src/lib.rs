@@ -16,11 +16,13 @@ pub mod media;
 pub mod net;
 pub mod notices;
 pub mod passwords;
+pub mod query;
 pub mod room;
 pub mod routes;
 #[cfg(test)]
 mod secrets_test;
 pub mod service;
+pub mod session_cookies;
 pub mod spreadsheet;
 
 use std::sync::Arc;

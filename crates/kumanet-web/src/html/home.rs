@@ -174,12 +174,6 @@ pub async fn notices_post(
     Ok(axum::response::IntoResponse::into_response(axum::response::Redirect::to("/profile?saved=1#notices")))
 }
 
-#[derive(Deserialize, Default)]
-pub struct SearchQuery {
-    #[serde(default)]
-    pub q: String,
-}
-
 #[derive(Template)]
 #[template(path = "directory.html")]
 struct DirectoryPage {
@@ -192,7 +186,7 @@ struct DirectoryPage {
 pub async fn directory_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
-    Query(q): Query<SearchQuery>,
+    Query(q): Query<crate::query::TextQuery>,
 ) -> Result<Response, WebError> {
     let people = crate::service::admin::search_staff_directory(&app, &ctx, &q.q, false).await?;
     Ok(render(&DirectoryPage { chrome: Chrome::new(&ctx, "職員名簿"), q: q.q.trim().to_string(), people }))

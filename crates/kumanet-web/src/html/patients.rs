@@ -15,10 +15,10 @@ use kumanet_store::{Consent, Facility, Invitation, Member, PatientContext, Remov
 use serde::Deserialize;
 
 use super::facility::unprocessable;
-use super::home::SearchQuery;
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
 use crate::gate::{Ctx, Resolved};
+use crate::query::TextQuery;
 use crate::room::Room;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
 use crate::service::posts::View;
@@ -37,7 +37,7 @@ struct ListPage {
 pub async fn list_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
-    Query(q): Query<SearchQuery>,
+    Query(q): Query<TextQuery>,
 ) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
     let text = q.q.trim().to_string();
@@ -572,7 +572,7 @@ pub async fn shared_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
     Extension(r): Extension<Resolved>,
-    Query(q): Query<super::posts::BeforeQuery>,
+    Query(q): Query<crate::query::BeforeQuery>,
 ) -> Result<Response, WebError> {
     let p = r.patient_ctx()?;
     let group = p.group.clone().ok_or(WebError::NotFound)?;

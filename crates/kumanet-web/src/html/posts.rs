@@ -459,12 +459,6 @@ struct CardFragment {
     csrf: String,
 }
 
-#[derive(Deserialize, Default)]
-pub struct BeforeQuery {
-    #[serde(default)]
-    pub before: Option<i64>,
-}
-
 /// The live stream of one part of a group or a board (Server-Sent Events). Each event is
 /// rendered for this viewer, after checking again that they may still see the part; a removed
 /// member's stream ends at once, a lagging one is told to reload.
@@ -665,17 +659,11 @@ impl SearchPage {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct SearchQuery {
-    #[serde(default)]
-    pub q: String,
-}
-
 /// Search within one's groups: Japanese substrings, one character and up; matches marked.
 pub async fn search_get(
     State(app): State<App>,
     Extension(ctx): Extension<Ctx>,
-    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+    axum::extract::Query(q): axum::extract::Query<crate::query::TextQuery>,
 ) -> Result<Response, WebError> {
     let (found, error) = match posts::search(&app, &ctx, &q.q, false).await {
         Ok(f) => (f, None),
