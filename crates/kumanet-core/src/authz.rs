@@ -380,12 +380,23 @@ fn decide_family(action: Action, p: &PatientFacts) -> Result<(), Denied> {
     }
 }
 
+/// R5.1: the managers of a patient's group: the attending physician, and the staff of the
+/// facility the management is delegated to. Pages ask it for which controls to show; every
+/// operation is still decided by `decide`.
+pub fn manages(
+    user_id: &str,
+    facility_id: Option<&str>,
+    attending_id: &str,
+    delegated_facility_id: Option<&str>,
+) -> bool {
+    attending_id == user_id || (delegated_facility_id.is_some() && delegated_facility_id == facility_id)
+}
+
 /// R5.1, R4.1, R4.3, R10.5, R10.6: decisions about one patient.
 fn decide_patient(u: &UserActor, action: Action, p: &PatientFacts) -> Result<(), Denied> {
     use Action::*;
     let attending = p.attending_id == u.user_id;
-    let delegate = p.delegated_facility_id.is_some() && p.delegated_facility_id == u.facility_id;
-    let manager = attending || delegate;
+    let manager = manages(&u.user_id, u.facility_id.as_deref(), &p.attending_id, p.delegated_facility_id.as_deref());
     let sees = manager || p.actor_is_member;
     if let Some(post) = &p.post {
         // Professionals see both parts of a group they belong to or manage.

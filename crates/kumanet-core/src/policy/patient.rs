@@ -1,5 +1,6 @@
 //! Patients, their consent and their group (第3条–第5条, 第10条): who may share what, and when.
 
+use crate::people::{Role, UserStatus};
 use crate::Micros;
 
 labelled_enum! {
@@ -85,6 +86,19 @@ pub fn invitation_open(created_at: Micros, now: Micros) -> bool {
     now - created_at <= INVITATION_VALID_US
 }
 
+/// R5.2, R10.1: who may be invited into a patient's group: an approved professional of a
+/// facility (its staff or its admin). Never the center, and never a patient or family account:
+/// they take part only through the family's admission (R5.3).
+pub fn may_be_invited_to_group(role: Role, status: UserStatus) -> bool {
+    status == UserStatus::Approved && matches!(role, Role::Staff | Role::FacilityAdmin)
+}
+
+/// R5.4: who may be invited onto a bulletin board: an approved professional of the region, the
+/// center's staff included; never a patient or family account.
+pub fn may_be_invited_to_board(role: Role, status: UserStatus) -> bool {
+    status == UserStatus::Approved && role != Role::PatientFamily
+}
+
 /// R4.1: a scan of the signed form: PDF, JPEG or PNG, at most 10 MB, recognised by its bytes.
 pub const SCAN_MAX_BYTES: usize = 10 * 1024 * 1024;
 
@@ -132,6 +146,16 @@ mod tests {
     fn r10_1_invitations_expire_after_14_days() {
         assert!(invitation_open(0, INVITATION_VALID_US));
         assert!(!invitation_open(0, INVITATION_VALID_US + 1));
+    }
+
+    #[test]
+    fn r5_2_r5_4_who_may_be_invited() {
+        use crate::people::{Role::*, UserStatus::*};
+        assert!(may_be_invited_to_group(Staff, Approved) && may_be_invited_to_group(FacilityAdmin, Approved));
+        assert!(!may_be_invited_to_group(Center, Approved) && !may_be_invited_to_group(PatientFamily, Approved));
+        assert!(!may_be_invited_to_group(Staff, Pending) && !may_be_invited_to_group(Staff, Suspended));
+        assert!(may_be_invited_to_board(Center, Approved) && may_be_invited_to_board(Staff, Approved));
+        assert!(!may_be_invited_to_board(PatientFamily, Approved) && !may_be_invited_to_board(Staff, Deleted));
     }
 
     #[test]

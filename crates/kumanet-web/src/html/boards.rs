@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use kumanet_core::audit::AuditAction;
-use kumanet_core::people::Role;
 use kumanet_core::policy::post::{Part, Segment};
 use kumanet_store::{BoardContext, BoardInvitation, BoardMember, BoardSummary, UserListItem};
 use serde::Deserialize;
@@ -96,7 +95,8 @@ async fn board_page(
     // staff included, who are not members yet.
     let candidates = if b.is_manager {
         super::patients::invite_candidates(app, &q, |c| {
-            c.user.role != Role::PatientFamily && !members.iter().any(|m| m.member.user_id == c.user.id)
+            kumanet_core::policy::patient::may_be_invited_to_board(c.user.role, c.user.status)
+                && !members.iter().any(|m| m.member.user_id == c.user.id)
         })
         .await?
     } else {

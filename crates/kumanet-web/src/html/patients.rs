@@ -389,16 +389,11 @@ async fn group_page(
         v;
     let tl = super::posts::timeline(app, ctx, &Room::Group(p.clone()), Part::Professional, before, view).await?;
     let may_invite = |c: &UserListItem| {
-        c.user.role != kumanet_core::people::Role::Center && !members.iter().any(|m| m.user_id == c.user.id)
+        kumanet_core::policy::patient::may_be_invited_to_group(c.user.role, c.user.status)
+            && !members.iter().any(|m| m.user_id == c.user.id)
     };
     let candidates = match (manager, invitee) {
-        (true, Some(id)) => app
-            .store
-            .user_list_item(id)
-            .await?
-            .into_iter()
-            .filter(|c| c.user.status == UserStatus::Approved && may_invite(c))
-            .collect(),
+        (true, Some(id)) => app.store.user_list_item(id).await?.into_iter().filter(|c| may_invite(c)).collect(),
         (true, None) => invite_candidates(app, &q, may_invite).await?,
         (false, _) => Vec::new(),
     };

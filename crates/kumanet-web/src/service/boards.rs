@@ -3,8 +3,7 @@
 //! same as a group's (`service::posts`, with part `board`); this is the membership around them.
 
 use kumanet_core::audit::{AuditAction, AuditResult};
-use kumanet_core::people::{Role, UserStatus};
-use kumanet_core::policy::patient::{invitation_open, INVITATION_VALID_US};
+use kumanet_core::policy::patient::{invitation_open, may_be_invited_to_board, INVITATION_VALID_US};
 use kumanet_core::policy::post::Part;
 use kumanet_store::{Board, BoardContext, BoardInvitation, BOARD_MANAGER, BOARD_MEMBER};
 use serde::Deserialize;
@@ -73,7 +72,7 @@ pub async fn invite(app: &App, ctx: &Ctx, b: &BoardContext, f: &BoardInviteForm)
     let mut errors = FieldErrors::default();
     let invitee = app.store.user_by_id(f.invitee_id.trim()).await?;
     let invitee = match invitee {
-        Some(u) if u.status == UserStatus::Approved && u.role != Role::PatientFamily => u,
+        Some(u) if may_be_invited_to_board(u.role, u.status) => u,
         _ => {
             errors.add("invitee_id", "招待できるのは、承認済みの職員です。職員名簿から選んでください。");
             return Err(WebError::Invalid(errors));

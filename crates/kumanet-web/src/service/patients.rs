@@ -4,7 +4,9 @@
 
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{parse_kana, parse_name, Role, UserStatus};
-use kumanet_core::policy::patient::{check_basis, scan_type, Consenter, EligibilityBasis, Sex, SCAN_MAX_BYTES};
+use kumanet_core::policy::patient::{
+    check_basis, may_be_invited_to_group, scan_type, Consenter, EligibilityBasis, Sex, SCAN_MAX_BYTES,
+};
 use kumanet_core::policy::post::Part;
 use kumanet_media::MediaError;
 use kumanet_store::{Consent, ConsentScan, Group, Invitation, NewConsent, NewPatient, PatientContext};
@@ -472,9 +474,12 @@ pub async fn list_visible(
 /// R5.1: does the asker manage this patient's group (attending physician, or staff of the delegated
 /// facility)? For showing the managers' controls; the gate decides every operation itself.
 pub fn manages(ctx: &Ctx, p: &PatientContext) -> bool {
-    let facility = ctx.user.as_ref().and_then(|u| u.facility_id.clone());
-    p.patient.attending_id == ctx.user_id()
-        || (p.patient.delegated_facility_id.is_some() && p.patient.delegated_facility_id == facility)
+    kumanet_core::authz::manages(
+        ctx.user_id(),
+        ctx.user.as_ref().and_then(|u| u.facility_id.as_deref()),
+        &p.patient.attending_id,
+        p.patient.delegated_facility_id.as_deref(),
+    )
 }
 
 fn group_of(p: &PatientContext) -> Result<&Group, WebError> {
@@ -488,7 +493,7 @@ pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) ->
     let reason = required_text(&f.reason, "reason", "招待の理由(担当する内容)", 200, &mut errors);
     let invitee = app.store.user_by_id(f.invitee_id.trim()).await?;
     match &invitee {
-        Some(u) if u.status == UserStatus::Approved && u.role != Role::Center => {}
+        Some(u) if may_be_invited_to_group(u.role, u.status) => {}
         _ => errors.add("invitee_id", "招待できるのは、承認済みの施設の職員です。職員名簿から選んでください。"),
     }
     errors.into_result()?;

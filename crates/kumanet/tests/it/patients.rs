@@ -416,6 +416,15 @@ both!(r5_3_the_family_joins_only_after_the_professionals_agree, |srv: Srv| async
     ] {
         assert_eq!(family.get(&path).await.status, 403, "{path}");
     }
+    // R5.2, R5.3: the family account cannot be invited as a professional member (it was
+    // accepted before the rule moved into core).
+    let family_id = srv.store.user_by_login("kumagaya.family").await.unwrap().unwrap().id;
+    let r = t
+        .doctor
+        .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &family_id), ("reason", "介護の記録")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("招待できるのは、承認済みの施設の職員です。"));
     // A second family account is not possible with the same login id.
     let r = t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await;
     assert_eq!(r.status, 422);
