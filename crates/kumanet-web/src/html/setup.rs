@@ -8,6 +8,7 @@ use axum::Extension;
 use kumanet_core::people::Profession;
 use serde::Deserialize;
 
+use super::facility::unprocessable;
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
 use crate::gate::Ctx;
@@ -73,7 +74,7 @@ pub async fn setup_post(
             &[("/login", "ログインへ")],
         )),
         Err(WebError::Invalid(errors)) => {
-            Ok(page(&ctx, f.token.expose().to_string(), FormState::from_pairs(&body, errors)))
+            Ok(unprocessable(page(&ctx, f.token.expose().to_string(), FormState::from_pairs(&body, errors))))
         }
         Err(e) => Ok(e.into_response()),
     }

@@ -238,7 +238,7 @@ async fn file(
     let id = new_id();
     let mut tx = app.store.begin().await?;
     if tx.has_pending_application(&user.id, kind).await? {
-        return Err(WebError::BadRequest(format!("この職員の{}はすでにセンターの審査待ちです。", kind.label())));
+        return Err(WebError::Refused(format!("この職員の{}はすでにセンターの審査待ちです。", kind.label())));
     }
     tx.file_application(&id, kind, &user.id, user.facility_id.as_deref(), ctx.user_id(), payload, reason, ctx.now)
         .await?;

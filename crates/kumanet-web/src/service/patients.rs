@@ -499,7 +499,7 @@ pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) ->
     errors.into_result()?;
     let Some(invitee) = invitee else { return Err(WebError::NotFound) };
     if app.store.is_member(&group.id, &invitee.id).await? {
-        return Err(WebError::BadRequest(format!("{}さんはすでにこのグループのメンバーです。", invitee.name)));
+        return Err(WebError::Refused(format!("{}さんはすでにこのグループのメンバーです。", invitee.name)));
     }
     let id = new_id();
     let mut tx = app.store.begin().await?;
@@ -511,7 +511,7 @@ pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) ->
     )
     .await?;
     if tx.has_pending_invitation(&group.id, &invitee.id).await? {
-        return Err(WebError::BadRequest(format!("{}さんへの招待はすでに返事待ちです。", invitee.name)));
+        return Err(WebError::Refused(format!("{}さんへの招待はすでに返事待ちです。", invitee.name)));
     }
     tx.insert_invitation(&id, &group.id, &invitee.id, ctx.user_id(), &reason, ctx.now).await?;
     tx.notify(
@@ -759,7 +759,7 @@ pub async fn create_family_account(
     let group = group_of(p)?;
     let (_, _, _, met) = agreement(app, ctx, &group.id).await?;
     if !met {
-        return Err(WebError::BadRequest(format!(
+        return Err(WebError::Refused(format!(
             "参加中の専門職の合意({})がまだ得られていないため、アカウントを作成できません。",
             ctx.settings.family_agreement.label()
         )));

@@ -182,7 +182,7 @@ both!(r3_1_r4_1_r5_2_r5_3_api_patients_consent_group_and_family, |srv: Srv| asyn
     let family = json!({ "login_id": "kumagaya.family", "name": "熊谷 花子", "kana": "くまがや はなこ", "relationship": "長女" });
     let accounts = format!("/api/v1/groups/{g}/family/accounts");
     let r = t.doctor.api("POST", &accounts, family.clone()).await;
-    assert_eq!(r.status, 400, "no account before the agreement");
+    assert_eq!(r.status, 409, "no account before the agreement");
     let proposal = format!("/api/v1/groups/{g}/family/proposal");
     assert_eq!(t.nurse_n.api("POST", &proposal, json!({ "note": "x" })).await.status, 403, "managers propose");
     assert_eq!(t.doctor.api("POST", &proposal, json!({ "note": "" })).await.status, 422);

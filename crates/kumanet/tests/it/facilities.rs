@@ -68,7 +68,7 @@ both!(r6_3_change_and_deletion_are_filed_and_processed_by_the_center, |srv: Srv|
     let r = w.admin_a.post_form(&format!("/users/{}/deletion", w.nurse_id), &[("reason", "退職")]).await;
     assert_eq!(r.status, 200);
     let again = w.admin_a.post_form(&format!("/users/{}/deletion", w.nurse_id), &[("reason", "退職")]).await;
-    assert_eq!(again.status, 400);
+    assert_eq!(again.status, 409);
     assert!(again.body.contains("すでにセンターの審査待ちです"));
     assert_eq!(w.nurse.get("/").await.status, 200, "still in until the center processes it");
     approve_all(&srv, &w.center).await;

@@ -355,6 +355,10 @@ pub async fn setup_center(srv: &Srv) -> Client {
     let token = kumanet_web::service::accounts::ensure_setup_token(&srv.app).await.unwrap().expect("empty database");
     let c = Client::new(srv);
     assert_eq!(c.get(&format!("/setup?token={token}")).await.status, 200);
+    // A mistake is answered 422 with the form again (it was 200).
+    let r = c.post_form("/setup", &[("token", &token), ("login_id", "center")]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("value=\"center\""), "what was typed is kept");
     let r = c
         .post_form(
             "/setup",

@@ -251,7 +251,7 @@ both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| asy
         .doctor
         .post_form(&format!("/groups/{group}/invitations"), &[("invitee_id", &t.nurse_n_id), ("reason", "重複")])
         .await;
-    assert_eq!(again.status, 400);
+    assert_eq!(again.status, 409, "already waiting for an answer: 409, as on boards");
     // The invitee sees who, which patient and why; must confirm before joining.
     assert!(t.nurse_n.get("/").await.body.contains("id=\"invitations-waiting\""));
     let inv = srv.store.pending_invitations_for(&t.nurse_n_id).await.unwrap().remove(0);
@@ -334,7 +334,7 @@ both!(r5_3_the_family_joins_only_after_the_professionals_agree, |srv: Srv| async
     };
     // No account without a proposal and the agreement.
     let r = t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 409, "the state forbids it: 409 like every such refusal");
     assert!(r.body.contains("合意(参加中の専門職全員の合意)がまだ得られていない"));
     // Only a manager proposes, with a reason.
     assert_eq!(t.pharmacist.post_form(&format!("/groups/{group}/family/proposal"), &[("note", "x")]).await.status, 403);
@@ -373,7 +373,7 @@ both!(r5_3_the_family_joins_only_after_the_professionals_agree, |srv: Srv| async
     assert!(!page.body.contains("id=\"create-family\""));
     assert_eq!(
         t.doctor.post_form(&format!("/groups/{group}/family/accounts"), &account("kumagaya.family")).await.status,
-        400
+        409
     );
     // The objection is withdrawn after the discussion: the rule is met.
     assert_eq!(
