@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use kumanet_core::audit::AuditAction;
 use kumanet_core::people::Role;
 use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
 use kumanet_core::policy::settings::Settings;
@@ -596,17 +595,7 @@ pub async fn shared(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let p = r.patient_ctx()?;
-    let gid = group_id_of(&p)?;
-    let members = app.store.members(&gid).await?;
-    let family = app.store.family_members(&gid).await?;
-    patients::audit_patient_view(
-        &app,
-        &ctx,
-        AuditAction::SharedPartViewed,
-        &p,
-        json!({ "group_id": gid, "api": true }),
-    )
-    .await?;
+    let patients::SharedView { group_id: gid, members, family } = patients::view_shared(&app, &ctx, &p, true).await?;
     ok(json!({
         "group_id": gid,
         "patient_name": p.patient.name,

@@ -6,12 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use kumanet_core::audit::AuditAction;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, WebError};
 use crate::gate::{Ctx, Resolved};
-use crate::service::admin::audit_view;
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::App;
 
@@ -48,15 +46,7 @@ pub async fn board(
     Extension(r): Extension<Resolved>,
 ) -> ApiResult {
     let b = r.board_ctx()?;
-    let members = app.store.board_members(&b.board.id).await?;
-    audit_view(
-        &app,
-        &ctx,
-        AuditAction::BoardViewed,
-        Some(("board", &b.board.id)),
-        json!({ "members": members.len(), "api": true }),
-    )
-    .await?;
+    let members = boards::view_board(&app, &ctx, &b, true).await?.members;
     Ok(Json(json!({
         "id": b.board.id, "name": b.board.name, "purpose": b.board.purpose, "manager": b.is_manager,
         "members": members.iter().map(|m| json!({ "user_id": m.member.user_id, "name": m.member.name,

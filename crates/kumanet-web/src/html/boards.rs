@@ -86,11 +86,10 @@ async fn board_page(
     form: FormState,
     before: Option<i64>,
 ) -> Result<Response, WebError> {
-    let members = app.store.board_members(&b.board.id).await?;
-    let view = View { action: AuditAction::BoardViewed, details: serde_json::json!({ "members": members.len() }) };
+    let v = boards::read_board(app, &b).await?;
+    let view = View { action: AuditAction::BoardViewed, details: v.audit_details(false) };
     let tl = super::posts::timeline(app, ctx, &Room::Board(b.clone()), Part::Board, before, view).await?;
-    let invitations =
-        if b.is_manager { app.store.pending_board_invitations_of(&b.board.id).await? } else { Vec::new() };
+    let boards::BoardView { members, invitations } = v;
     // Managers find whom to invite in the staff directory: approved professionals, the center's
     // staff included, who are not members yet.
     let candidates = if b.is_manager {

@@ -570,16 +570,15 @@ pub async fn shared_get(
     Query(q): Query<crate::query::BeforeQuery>,
 ) -> Result<Response, WebError> {
     let p = r.patient_ctx()?;
-    let group = p.group.clone().ok_or(WebError::NotFound)?;
-    let members = app.store.members(&group.id).await?;
-    let view = View { action: AuditAction::SharedPartViewed, details: serde_json::json!({ "group_id": group.id }) };
+    let v = patients::read_shared(&app, &p).await?;
+    let view = View { action: AuditAction::SharedPartViewed, details: v.audit_details(false) };
     let tl = super::posts::timeline(&app, &ctx, &Room::Group(p.clone()), Part::Shared, q.before, view).await?;
-    let family = app.store.family_members(&group.id).await?;
+    let patients::SharedView { group_id, members, family } = v;
     Ok(render(&SharedPage {
         chrome: Chrome::new(&ctx, &format!("{}さんのグループ(患者・家族と共有)", p.patient.name)),
         tl,
         professional: !p.is_family,
-        group_id: group.id,
+        group_id,
         members,
         family,
     }))

@@ -118,7 +118,7 @@ pub async fn setup(app: &App, ctx: &Ctx, f: &SetupForm) -> Result<(), WebError> 
 
     let mut tx = app.store.begin().await?;
     if tx.center_exists().await? || !tx.consume_setup_token(&hash, now).await? {
-        return Err(WebError::BadRequest("初期設定はすでに完了しています。".into()));
+        return Err(WebError::Refused("初期設定はすでに完了しています。".into()));
     }
     tx.save_settings(&settings, now).await?;
     tx.publish_policy(&default_purpose(&region), POLICY_TEXT, None, now).await?;

@@ -258,7 +258,7 @@ pub async fn suspend(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -> Resul
     let reason = required_text(&f.reason, "reason", "停止の理由", 200, &mut errors);
     errors.into_result()?;
     if matches!(user.status, UserStatus::Suspended | UserStatus::Deleted) {
-        return Err(WebError::BadRequest("このIDはすでに停止または削除されています。".into()));
+        return Err(WebError::Refused("このIDはすでに停止または削除されています。".into()));
     }
     let mut tx = app.store.begin().await?;
     tx.set_user_status(&user.id, UserStatus::Suspended, ctx.now).await?;
@@ -280,7 +280,7 @@ pub async fn resume(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -> Result
     let reason = required_text(&f.reason, "reason", "再開の理由", 200, &mut errors);
     errors.into_result()?;
     if user.status != UserStatus::Suspended {
-        return Err(WebError::BadRequest("停止中のIDではありません。".into()));
+        return Err(WebError::Refused("停止中のIDではありません。".into()));
     }
     let mut tx = app.store.begin().await?;
     tx.set_user_status(&user.id, UserStatus::Approved, ctx.now).await?;
@@ -294,7 +294,7 @@ pub async fn reset_password(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -
     let reason = required_text(&f.reason, "reason", "再発行の理由", 200, &mut errors);
     errors.into_result()?;
     if matches!(user.status, UserStatus::Suspended | UserStatus::Deleted) {
-        return Err(WebError::BadRequest("停止または削除されたIDのパスワードは再発行できません。".into()));
+        return Err(WebError::Refused("停止または削除されたIDのパスワードは再発行できません。".into()));
     }
     let password = issue_password();
     let hash = app.hasher.hash(&password).await?;
@@ -353,7 +353,7 @@ pub async fn decide_application(
     let now = ctx.now;
     let mut tx = app.store.begin().await?;
     if !tx.decide_application(&a.id, state, ctx.user_id(), &note, now).await? {
-        return Err(WebError::BadRequest("この届出はすでに処理されています。".into()));
+        return Err(WebError::Refused("この届出はすでに処理されています。".into()));
     }
     let mut sessions_ended = 0;
     if state == ApplicationState::Approved {

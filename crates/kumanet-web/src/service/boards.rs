@@ -125,6 +125,40 @@ pub async fn list_mine(
     Ok((mine, invitations))
 }
 
+/// A board as its members see it: the members and, for its managers, the invitations waiting.
+pub struct BoardView {
+    pub members: Vec<kumanet_store::BoardMember>,
+    pub invitations: Vec<BoardInvitation>,
+}
+
+impl BoardView {
+    /// What a view of the board writes to the audit log (R11.1).
+    pub fn audit_details(&self, api: bool) -> serde_json::Value {
+        let mut d = serde_json::json!({ "members": self.members.len() });
+        if api {
+            d["api"] = true.into();
+        }
+        d
+    }
+}
+
+/// The board, read but not yet audited (the page audits it with its timeline).
+pub async fn read_board(app: &App, b: &BoardContext) -> Result<BoardView, WebError> {
+    let members = app.store.board_members(&b.board.id).await?;
+    let invitations =
+        if b.is_manager { app.store.pending_board_invitations_of(&b.board.id).await? } else { Vec::new() };
+    Ok(BoardView { members, invitations })
+}
+
+/// R5.4, R11.1: the board, its view audited.
+pub async fn view_board(app: &App, ctx: &Ctx, b: &BoardContext, api: bool) -> Result<BoardView, WebError> {
+    let v = read_board(app, b).await?;
+    let details = v.audit_details(api);
+    crate::service::admin::audit_view(app, ctx, AuditAction::BoardViewed, Some(("board", &b.board.id)), details)
+        .await?;
+    Ok(v)
+}
+
 /// The invitations this user can still answer.
 pub async fn open_invitations(app: &App, ctx: &Ctx) -> Result<Vec<BoardInvitation>, WebError> {
     let since = ctx.now - INVITATION_VALID_US;

@@ -319,6 +319,40 @@ pub async fn view_group(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -> 
     Ok(v)
 }
 
+/// R5.3: the part shared with the patient and family: the professionals (by name and
+/// profession only there) and the family members.
+pub struct SharedView {
+    pub group_id: String,
+    pub members: Vec<kumanet_store::Member>,
+    pub family: Vec<kumanet_store::FamilyMember>,
+}
+
+impl SharedView {
+    /// What a view of the shared part writes to the audit log (R11.1).
+    pub fn audit_details(&self, api: bool) -> serde_json::Value {
+        let mut d = serde_json::json!({ "group_id": self.group_id });
+        if api {
+            d["api"] = true.into();
+        }
+        d
+    }
+}
+
+/// The shared part, read but not yet audited (the page audits it with its timeline).
+pub async fn read_shared(app: &App, p: &PatientContext) -> Result<SharedView, WebError> {
+    let group_id = group_of(p)?.id.clone();
+    let members = app.store.members(&group_id).await?;
+    let family = app.store.family_members(&group_id).await?;
+    Ok(SharedView { group_id, members, family })
+}
+
+/// R5.3, R11.1: the shared part, its view audited.
+pub async fn view_shared(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -> Result<SharedView, WebError> {
+    let v = read_shared(app, p).await?;
+    audit_patient_view(app, ctx, AuditAction::SharedPartViewed, p, v.audit_details(api)).await?;
+    Ok(v)
+}
+
 /// R4.1, R11.1: the consent form is opened, pre-filled with the patient's name: a view, audited.
 pub async fn open_consent_form(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<(), WebError> {
     audit_patient_view(app, ctx, AuditAction::PatientViewed, p, serde_json::json!({ "form": "consent" })).await
@@ -376,7 +410,7 @@ pub async fn withdraw_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Note
     let latest = app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?;
     let mut tx = app.store.begin().await?;
     if !tx.withdraw_consent(&latest.id, ctx.user_id(), &note, ctx.now).await? {
-        return Err(WebError::BadRequest("この同意はすでに撤回されています。".into()));
+        return Err(WebError::Refused("この同意はすでに撤回されています。".into()));
     }
     tx.audit(
         ctx.audit(AuditAction::ConsentWithdrawn, AuditResult::Ok)
@@ -576,12 +610,10 @@ pub async fn audit_invitations_read(
 /// R10.1: accept (after confirming it is appropriate) or decline; invitations expire after 14 days.
 pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> Result<bool, WebError> {
     if inv.state != "pending" {
-        return Err(WebError::BadRequest("この招待にはすでに回答済みか、取り消されています。".into()));
+        return Err(WebError::Refused("この招待にはすでに回答済みか、取り消されています。".into()));
     }
     if !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now) {
-        return Err(WebError::BadRequest(
-            "この招待は有効期限(14日)が切れています。招待した方に連絡してください。".into(),
-        ));
+        return Err(WebError::Refused("この招待は有効期限(14日)が切れています。招待した方に連絡してください。".into()));
     }
     let accept = super::accept_or_decline(&f.decision)?;
     if accept && f.appropriate.is_none() {
@@ -591,7 +623,7 @@ pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> R
     }
     let mut tx = app.store.begin().await?;
     if !tx.answer_invitation(&inv.id, if accept { "accepted" } else { "declined" }, ctx.now).await? {
-        return Err(WebError::BadRequest("この招待にはすでに回答済みです。".into()));
+        return Err(WebError::Refused("この招待にはすでに回答済みです。".into()));
     }
     if accept {
         tx.add_member(&inv.group_id, &inv.invitee_id, ctx.now).await?;
@@ -609,7 +641,7 @@ pub async fn answer(app: &App, ctx: &Ctx, inv: &Invitation, f: &AnswerForm) -> R
 pub async fn remove_member(app: &App, ctx: &Ctx, p: &PatientContext, user_id: &str) -> Result<(), WebError> {
     let group = group_of(p)?;
     if user_id == p.patient.attending_id {
-        return Err(WebError::BadRequest("主治医はグループから外せません。".into()));
+        return Err(WebError::Refused("主治医はグループから外せません。".into()));
     }
     let mut tx = app.store.begin().await?;
     if !tx.remove_member(&group.id, user_id, ctx.user_id(), ctx.now).await? {
@@ -643,7 +675,7 @@ pub async fn request_removal(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteF
         return Err(WebError::Invalid(errors));
     }
     if app.store.removal_requests(&group.id).await?.iter().any(|r| r.user_id == ctx.user_id()) {
-        return Err(WebError::BadRequest("すでに申し出ています。グループの管理者の承認をお待ちください。".into()));
+        return Err(WebError::Refused("すでに申し出ています。グループの管理者の承認をお待ちください。".into()));
     }
     let mut tx = app.store.begin().await?;
     tx.insert_removal_request(&new_id(), &group.id, ctx.user_id(), note, ctx.now).await?;
@@ -692,7 +724,7 @@ pub async fn vote_family(app: &App, ctx: &Ctx, p: &PatientContext, f: &VoteForm)
         .store
         .family_proposal(&group.id)
         .await?
-        .ok_or_else(|| WebError::BadRequest("患者・家族の参加はまだ提案されていません。".into()))?;
+        .ok_or_else(|| WebError::Refused("患者・家族の参加はまだ提案されていません。".into()))?;
     let mut errors = FieldErrors::default();
     let agree = match f.decision.as_str() {
         "agree" => Some(true),

@@ -304,7 +304,7 @@ both!(r5_2_r10_1_r10_5_invitation_self_check_removal_and_leaving, |srv: Srv| asy
     let nurse = login_ok(&srv, "nurse.a", PASSWORD).await;
     let r =
         nurse.post_form(&format!("/invitations/{}", inv.id), &[("decision", "accept"), ("appropriate", "on")]).await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 409, "an expired invitation: the state forbids it");
     assert!(r.body.contains("有効期限(14日)が切れています"));
     // An expired invitation is no longer waiting, is marked on the group page, and a new one can be sent.
     assert!(!nurse.get("/").await.body.contains("id=\"invitations-waiting\""));
