@@ -178,13 +178,24 @@ async fn r9_2_idle_connections_are_closed_their_number_capped_and_live_pages_sta
     node.kill9();
     let per = [("KUMANET_MAX_CONNECTIONS_PER_ADDRESS", "3"), ("KUMANET_IDLE_TIMEOUT_SECS", "30")];
     let node = Node::start(&srv, dir.path(), &per).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(TcpStream::connect(host(&node.base)).await.unwrap());
+    // Five connections from one address: at most three are kept, the rest answered 503. (The
+    // start-up's /healthz connection may still hold a slot for a moment, so which ones are
+    // refused is not fixed; how many stay is.)
+    let mut conns = Vec::new();
+    for _ in 0..5 {
+        conns.push(TcpStream::connect(host(&node.base)).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut fourth = TcpStream::connect(host(&node.base)).await.unwrap();
-    assert_eq!(status_of(&mut fourth, 2).await, Some(503));
+    let mut kept = 0;
+    let mut refused = 0;
+    for s in conns.iter_mut() {
+        match status_of(s, 2).await {
+            Some(503) => refused += 1,
+            None => kept += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(kept <= 3 && refused >= 2, "{kept} kept, {refused} refused");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
