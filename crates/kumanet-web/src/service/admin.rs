@@ -459,10 +459,7 @@ pub async fn list_users(app: &App, ctx: &Ctx, q: &UsersQuery, api: bool) -> Resu
             ..UserQuery::default()
         })
         .await?;
-    let mut details = serde_json::json!({ "list": true, "results": people.len() });
-    if api {
-        details["api"] = true.into();
-    }
+    let details = super::api_marked(serde_json::json!({ "list": true, "results": people.len() }), api);
     audit_view(app, ctx, AuditAction::UserViewed, None, details).await?;
     Ok(people)
 }
@@ -482,7 +479,7 @@ pub async fn view_user(app: &App, ctx: &Ctx, user: &User, api: bool) -> Result<U
     };
     let applications = app.store.applications_of_user(&user.id).await?;
     let sessions = app.store.session_count(&user.id).await?;
-    let details = if api { serde_json::json!({ "api": true }) } else { serde_json::json!({}) };
+    let details = super::api_marked(serde_json::json!({}), api);
     audit_view(app, ctx, AuditAction::UserViewed, Some(("user", &user.id)), details).await?;
     Ok(UserView { facility_name, applications, sessions })
 }
@@ -500,10 +497,7 @@ pub async fn view_staff(app: &App, ctx: &Ctx, facility: &Facility, api: bool) ->
         .users(&UserQuery { facility_id: Some(facility.id.clone()), limit: 1000, ..UserQuery::default() })
         .await?;
     let memberships = app.store.facility_memberships(&facility.id).await?;
-    let mut details = serde_json::json!({ "count": staff.len(), "memberships": memberships.len() });
-    if api {
-        details["api"] = true.into();
-    }
+    let details = super::api_marked(serde_json::json!({ "count": staff.len(), "memberships": memberships.len() }), api);
     audit_view(app, ctx, AuditAction::StaffListed, Some(("facility", &facility.id)), details).await?;
     Ok(StaffView { staff, memberships })
 }
@@ -571,10 +565,8 @@ pub async fn search_staff_directory(
             ..UserQuery::default()
         })
         .await?;
-    let mut details = serde_json::json!({ "results": people.len(), "query_chars": text.chars().count() });
-    if api {
-        details["api"] = true.into();
-    }
+    let details =
+        super::api_marked(serde_json::json!({ "results": people.len(), "query_chars": text.chars().count() }), api);
     audit_view(app, ctx, AuditAction::DirectoryViewed, None, details).await?;
     Ok(people)
 }
@@ -588,10 +580,7 @@ pub async fn search_audit(
     api: bool,
 ) -> Result<Vec<kumanet_store::AuditRow>, WebError> {
     let rows = app.store.audit_search(&filter_for(app, q, limit).await?).await?;
-    let mut details = serde_json::json!({ "results": rows.len() });
-    if api {
-        details["api"] = true.into();
-    }
+    let details = super::api_marked(serde_json::json!({ "results": rows.len() }), api);
     audit_view(app, ctx, AuditAction::AuditViewed, None, details).await?;
     Ok(rows)
 }

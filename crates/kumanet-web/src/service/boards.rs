@@ -117,10 +117,7 @@ pub async fn list_mine(
 ) -> Result<(Vec<kumanet_store::BoardSummary>, Vec<BoardInvitation>), WebError> {
     let mine = app.store.boards_of(ctx.user_id()).await?;
     let invitations = open_invitations(app, ctx).await?;
-    let mut details = serde_json::json!({ "boards": mine.len() });
-    if api {
-        details["api"] = true.into();
-    }
+    let details = super::api_marked(serde_json::json!({ "boards": mine.len() }), api);
     crate::service::admin::audit_view(app, ctx, AuditAction::BoardsListed, None, details).await?;
     Ok((mine, invitations))
 }
@@ -134,11 +131,7 @@ pub struct BoardView {
 impl BoardView {
     /// What a view of the board writes to the audit log (R11.1).
     pub fn audit_details(&self, api: bool) -> serde_json::Value {
-        let mut d = serde_json::json!({ "members": self.members.len() });
-        if api {
-            d["api"] = true.into();
-        }
-        d
+        super::api_marked(serde_json::json!({ "members": self.members.len() }), api)
     }
 }
 

@@ -125,3 +125,12 @@ pub fn required_text(value: &str, field: &str, label: &str, max: usize, errors: 
     }
     v.to_string()
 }
+
+/// The details of a view's audit row, marked `"api": true` when the view came through the API
+/// (R11.1: the log tells the page and the API apart).
+pub(crate) fn api_marked(mut details: serde_json::Value, api: bool) -> serde_json::Value {
+    if api {
+        details["api"] = true.into();
+    }
+    details
+}

@@ -262,7 +262,7 @@ pub struct PatientView {
 /// audited in the same call (`api` marks views through the API).
 pub async fn view_patient(app: &App, ctx: &Ctx, p: &PatientContext, api: bool) -> Result<PatientView, WebError> {
     let consents = app.store.consents(&p.patient.id).await?;
-    let details = if api { serde_json::json!({ "api": true }) } else { serde_json::json!({}) };
+    let details = super::api_marked(serde_json::json!({}), api);
     audit_patient_view(app, ctx, AuditAction::PatientViewed, p, details).await?;
     Ok(PatientView { consents, attending: p.patient.attending_id == ctx.user_id(), manager: manages(ctx, p) })
 }
@@ -285,11 +285,7 @@ pub struct GroupView {
 impl GroupView {
     /// What a view of the group writes to the audit log (R11.1).
     pub fn audit_details(&self, api: bool) -> serde_json::Value {
-        let mut d = serde_json::json!({ "group_id": self.group_id, "members": self.members.len() });
-        if api {
-            d["api"] = true.into();
-        }
-        d
+        super::api_marked(serde_json::json!({ "group_id": self.group_id, "members": self.members.len() }), api)
     }
 }
 
@@ -330,11 +326,7 @@ pub struct SharedView {
 impl SharedView {
     /// What a view of the shared part writes to the audit log (R11.1).
     pub fn audit_details(&self, api: bool) -> serde_json::Value {
-        let mut d = serde_json::json!({ "group_id": self.group_id });
-        if api {
-            d["api"] = true.into();
-        }
-        d
+        super::api_marked(serde_json::json!({ "group_id": self.group_id }), api)
     }
 }
 
