@@ -6,18 +6,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use kumanet_core::people::Role;
 use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
 use kumanet_core::policy::settings::Settings;
-use kumanet_store::{PatientContext, UserListItem};
+use kumanet_store::{Facility, PatientContext, UserListItem};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, FieldErrors, WebError};
-use crate::gate::{Ctx, Resolved};
 use crate::query::TextQuery;
+use crate::request::{ApplicationRef, Ctx, GroupInvitation, Patient, TargetFacility, TargetUser};
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
 use crate::service::admin::{self, ChangeForm, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
 use crate::service::patients::{
@@ -67,12 +67,7 @@ fn person_view(i: UserListItem) -> PersonView {
 
 /// R8.6: the same answers as the page: 200 with the session and device cookies, 401
 /// `invalid_credentials` or `issued_password_expired`, 429 `login_throttled` with `Retry-After`.
-pub async fn login(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> ApiResult {
+pub async fn login(State(app): State<App>, ctx: Ctx, headers: HeaderMap, bytes: Bytes) -> ApiResult {
     let f: LoginForm = body(&bytes)?;
     match accounts::login(&app, &ctx, &f, &login_client(&app, &headers)).await? {
         Ok(logged_in) => {
@@ -92,7 +87,7 @@ pub async fn login(
     }
 }
 
-pub async fn logout(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+pub async fn logout(State(app): State<App>, ctx: Ctx) -> ApiResult {
     accounts::logout(&app, &ctx).await?;
     let mut resp = Json(json!({ "ok": true })).into_response();
     if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
@@ -102,7 +97,7 @@ pub async fn logout(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> A
 }
 
 /// Who is signed in, what they must do first, and the CSRF token for later writes.
-pub async fn session(Extension(ctx): Extension<Ctx>) -> ApiResult {
+pub async fn session(ctx: Ctx) -> ApiResult {
     let Some(u) = &ctx.user else { return Err(ApiError(WebError::Denied(kumanet_core::authz::Denied::NotSignedIn))) };
     let must_change =
         kumanet_core::policy::login::must_change_password(u.password_issued, u.password_expires_at, ctx.now);
@@ -120,7 +115,7 @@ pub async fn session(Extension(ctx): Extension<Ctx>) -> ApiResult {
     }))
 }
 
-pub async fn password(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn password(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: PasswordForm = body(&bytes)?;
     let ended = accounts::change_password(&app, &ctx, &f).await?;
     ok(json!({ "ok": true, "other_sessions_ended": ended }))
@@ -131,17 +126,13 @@ pub async fn policy(State(app): State<App>) -> ApiResult {
     ok(p)
 }
 
-pub async fn policy_accept(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn policy_accept(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: AcceptForm = body(&bytes)?;
     accounts::accept_policy(&app, &ctx, &f).await?;
     ok(json!({ "ok": true, "version": f.version }))
 }
 
-pub async fn directory(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<TextQuery>,
-) -> ApiResult {
+pub async fn directory(State(app): State<App>, ctx: Ctx, Query(q): Query<TextQuery>) -> ApiResult {
     let people = admin::search_staff_directory(&app, &ctx, &q.q, true).await?;
     ok(people.into_iter().map(person_view).collect::<Vec<_>>())
 }
@@ -150,7 +141,7 @@ pub async fn facilities(State(app): State<App>) -> ApiResult {
     ok(app.store.facilities().await?)
 }
 
-pub async fn facility_create(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn facility_create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: FacilityForm = body(&bytes)?;
     let id = admin::create_facility(&app, &ctx, &f).await?;
     created(app.store.facility(&id).await?)
@@ -158,18 +149,16 @@ pub async fn facility_create(State(app): State<App>, Extension(ctx): Extension<C
 
 pub async fn facility_update(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(current): TargetFacility,
     bytes: Bytes,
 ) -> ApiResult {
-    let current = r.facility.ok_or(WebError::NotFound)?;
     let f: FacilityForm = body(&bytes)?;
     admin::update_facility(&app, &ctx, &current, &f).await?;
     ok(app.store.facility(&current.id).await?)
 }
 
-async fn create_person(app: &App, ctx: &Ctx, r: Resolved, role: Role, bytes: &Bytes) -> ApiResult {
-    let facility = r.facility.ok_or(WebError::NotFound)?;
+async fn create_person(app: &App, ctx: &Ctx, facility: Facility, role: Role, bytes: &Bytes) -> ApiResult {
     let f: PersonForm = body(bytes)?;
     let issued = admin::create_person(app, ctx, &facility, role, &f).await?;
     created(json!({
@@ -182,8 +171,8 @@ async fn create_person(app: &App, ctx: &Ctx, r: Resolved, role: Role, bytes: &By
 
 pub async fn admin_create(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(r): TargetFacility,
     bytes: Bytes,
 ) -> ApiResult {
     create_person(&app, &ctx, r, Role::FacilityAdmin, &bytes).await
@@ -191,92 +180,48 @@ pub async fn admin_create(
 
 pub async fn staff_create(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(r): TargetFacility,
     bytes: Bytes,
 ) -> ApiResult {
     create_person(&app, &ctx, r, Role::Staff, &bytes).await
 }
 
-pub async fn staff(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let facility = r.facility.ok_or(WebError::NotFound)?;
+pub async fn staff(State(app): State<App>, ctx: Ctx, TargetFacility(facility): TargetFacility) -> ApiResult {
     ok(admin::view_staff(&app, &ctx, &facility, true).await?.staff)
 }
 
 /// The region's users; `?q=` searches name, kana or ID, `?status=` narrows to one status.
-pub async fn users(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<admin::UsersQuery>,
-) -> ApiResult {
+pub async fn users(State(app): State<App>, ctx: Ctx, Query(q): Query<admin::UsersQuery>) -> ApiResult {
     ok(admin::list_users(&app, &ctx, &q, true).await?)
 }
 
-pub async fn user(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser) -> ApiResult {
     let v = admin::view_user(&app, &ctx, &u, true).await?;
     ok(json!({ "user": u, "applications": v.applications.into_iter().map(|a| a.application).collect::<Vec<_>>() }))
 }
 
-pub async fn user_change(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_change(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
     let f: ChangeForm = body(&bytes)?;
     created(json!({ "application_id": admin::file_change(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_deletion(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_deletion(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
     let f: ReasonForm = body(&bytes)?;
     created(json!({ "application_id": admin::file_deletion(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_suspend(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_suspend(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
     let f: ReasonForm = body(&bytes)?;
     ok(json!({ "sessions_ended": admin::suspend(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_reset(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_reset(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
     let f: ReasonForm = body(&bytes)?;
     ok(json!({ "one_time_password": admin::reset_password(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_resume(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let u = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_resume(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
     let f: ReasonForm = body(&bytes)?;
     admin::resume(&app, &ctx, &u, &f).await?;
     ok(json!({ "ok": true }))
@@ -288,36 +233,31 @@ pub async fn applications(State(app): State<App>) -> ApiResult {
 
 pub async fn application_decide(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    ApplicationRef(item): ApplicationRef,
     bytes: Bytes,
 ) -> ApiResult {
-    let item = r.application.ok_or(WebError::NotFound)?;
     let f: DecisionForm = body(&bytes)?;
     let state = admin::decide_application(&app, &ctx, &item, &f).await?;
     ok(json!({ "state": state.code() }))
 }
 
-pub async fn settings(Extension(ctx): Extension<Ctx>) -> ApiResult {
+pub async fn settings(ctx: Ctx) -> ApiResult {
     ok(ctx.settings)
 }
 
-pub async fn settings_update(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn settings_update(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let s: Settings = body(&bytes)?;
     admin::update_settings(&app, &ctx, &s).await?;
     ok(s)
 }
 
-pub async fn policy_publish(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn policy_publish(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: PolicyForm = body(&bytes)?;
     created(json!({ "version": admin::publish_policy(&app, &ctx, &f).await? }))
 }
 
-pub async fn audit(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<admin::AuditQuery>,
-) -> ApiResult {
+pub async fn audit(State(app): State<App>, ctx: Ctx, Query(q): Query<admin::AuditQuery>) -> ApiResult {
     ok(admin::search_audit(&app, &ctx, &q, 500, true).await?)
 }
 
@@ -357,24 +297,19 @@ fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize,
 }
 
 /// The patients one may see (attending, delegated facility, member); `?q=` searches name or kana.
-pub async fn patients(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<TextQuery>) -> ApiResult {
+pub async fn patients(State(app): State<App>, ctx: Ctx, Query(q): Query<TextQuery>) -> ApiResult {
     ok(patients::list_visible(&app, &ctx, &q.q, true).await?)
 }
 
 /// R3.1, R5.1: the attending physician registers a patient.
-pub async fn patient_create(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn patient_create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: PatientForm = body(&bytes)?;
     let id = patients::register(&app, &ctx, &f).await?;
     created(app.store.patient(&id).await?.ok_or(WebError::NotFound)?)
 }
 
 /// The patient, the state of the consent and its history (without the scans), and the group.
-pub async fn patient(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn patient(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
     let v = patients::view_patient(&app, &ctx, &p, true).await?;
     ok(json!({
         "patient": p.patient,
@@ -440,13 +375,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// R4.1: record the consent (who explained, who consented, when, the scope, optionally the scan).
-pub async fn consent_create(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn consent_create(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: ConsentBody = body(&bytes)?;
     let scan = match f.scan_base64.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -472,26 +401,14 @@ pub async fn consent_create(
 }
 
 /// R4.3: withdrawal; every group of the patient becomes read-only, nothing is deleted.
-pub async fn consent_withdraw(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn consent_withdraw(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: NoteForm = body(&bytes)?;
     patients::withdraw_consent(&app, &ctx, &p, &f).await?;
     ok(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
 }
 
 /// R5.1: delegate the management to a facility (`facility_id`), or take it back (`""`).
-pub async fn delegation(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn delegation(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: DelegationForm = body(&bytes)?;
     patients::delegate(&app, &ctx, &p, &f).await?;
     let to = f.facility_id.trim();
@@ -499,13 +416,7 @@ pub async fn delegation(
 }
 
 /// R4.1, R5.1: open the patient's group (201), or name the one that exists (200).
-pub async fn group_create(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn group_create(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let _: NoteForm = body_or_empty(&bytes)?;
     let existed = p.group.is_some();
     let id = patients::create_group(&app, &ctx, &p).await?;
@@ -518,12 +429,7 @@ pub async fn group_create(
 
 /// The group: members, the family's participation (proposal, votes, agreement) and, for its
 /// managers, the pending invitations and the requests to leave.
-pub async fn group(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn group(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
     let v = patients::view_group(&app, &ctx, &p, true).await?;
     let mut out = json!({
         "group_id": v.group_id,
@@ -549,13 +455,7 @@ pub async fn group(
 }
 
 /// R5.2, R10.1: invite an approved professional, saying why.
-pub async fn invite(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn invite(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: InviteForm = body(&bytes)?;
     let id = patients::invite(&app, &ctx, &p, &f).await?;
     created(json!({ "invitation_id": id }))
@@ -564,37 +464,25 @@ pub async fn invite(
 /// R5.2, R10.5: a manager removes a member (or approves a request to leave).
 pub async fn member_remove(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     Path((_, user_id)): Path<(String, String)>,
     bytes: Bytes,
 ) -> ApiResult {
-    let p = r.patient_ctx()?;
     let _: NoteForm = body_or_empty(&bytes)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
     ok(json!({ "removed": user_id }))
 }
 
 /// R10.5: a member asks to leave; a manager approves by removing them.
-pub async fn leave(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn leave(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: NoteForm = body_or_empty(&bytes)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
     created(json!({ "removal_requested": true }))
 }
 
 /// R5.3: the part shared with the patient and family: members by name and profession only.
-pub async fn shared(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn shared(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
     let patients::SharedView { group_id: gid, members, family } = patients::view_shared(&app, &ctx, &p, true).await?;
     ok(json!({
         "group_id": gid,
@@ -609,13 +497,7 @@ pub async fn shared(
 }
 
 /// R5.3: a manager proposes that the patient or family take part (`note`: why).
-pub async fn family_propose(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn family_propose(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: NoteForm = body(&bytes)?;
     patients::propose_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
@@ -623,13 +505,7 @@ pub async fn family_propose(
 }
 
 /// R5.3: each professional member agrees or objects (a comment is required to object).
-pub async fn family_vote(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn family_vote(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: VoteForm = body(&bytes)?;
     patients::vote_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
@@ -637,13 +513,7 @@ pub async fn family_vote(
 }
 
 /// R5.3: once the professionals agree, the patient/family account with a one-time password.
-pub async fn family_account(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let p = r.patient_ctx()?;
+pub async fn family_account(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
     let f: FamilyForm = body(&bytes)?;
     let issued = patients::create_family_account(&app, &ctx, &p, &f).await?;
     created(json!({
@@ -656,7 +526,7 @@ pub async fn family_account(
 }
 
 /// R10.1: the invitations waiting for me (as the page, which shows them without an audit row).
-pub async fn invitations(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+pub async fn invitations(State(app): State<App>, ctx: Ctx) -> ApiResult {
     let list = app
         .store
         .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
@@ -666,12 +536,7 @@ pub async fn invitations(State(app): State<App>, Extension(ctx): Extension<Ctx>)
 }
 
 /// R10.1: who invites me, to which patient's group, and why.
-pub async fn invitation(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let inv = r.invitation.ok_or(WebError::NotFound)?;
+pub async fn invitation(State(app): State<App>, ctx: Ctx, GroupInvitation(inv): GroupInvitation) -> ApiResult {
     crate::service::patients::audit_invitations_read(&app, &ctx, Some(&inv), 1).await?;
     let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
     ok(json!({ "invitation": inv, "expired": expired }))
@@ -680,11 +545,10 @@ pub async fn invitation(
 /// R10.1: accept (with `appropriate: "on"`, the self-check) or decline.
 pub async fn invitation_answer(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    GroupInvitation(inv): GroupInvitation,
     bytes: Bytes,
 ) -> ApiResult {
-    let inv = r.invitation.ok_or(WebError::NotFound)?;
     let f: AnswerForm = body(&bytes)?;
     // The page's checkbox sends "on"; JSON must not read `"false"` or `"no"` as a confirmation.
     if f.appropriate.as_deref().is_some_and(|v| v != "on") {

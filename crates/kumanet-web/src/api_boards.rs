@@ -5,11 +5,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, WebError};
-use crate::gate::{Ctx, Resolved};
+use crate::error::ApiError;
+use crate::request::{Board, BoardInvitationRef, Ctx};
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::App;
 
@@ -22,7 +22,7 @@ fn invitation_json(i: &kumanet_store::BoardInvitation) -> Value {
 }
 
 /// One's boards with their unread counts, and the invitations waiting.
-pub async fn list(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+pub async fn list(State(app): State<App>, ctx: Ctx) -> ApiResult {
     let (mine, invitations) = boards::list_mine(&app, &ctx, true).await?;
     Ok(Json(json!({
         "boards": mine.iter().map(|s| json!({ "id": s.board.id, "name": s.board.name, "purpose": s.board.purpose,
@@ -33,19 +33,14 @@ pub async fn list(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Api
     .into_response())
 }
 
-pub async fn create(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let f: BoardForm = crate::api::body(&bytes)?;
     let id = boards::create(&app, &ctx, &f).await?;
     Ok((StatusCode::CREATED, Json(json!({ "board_id": id }))).into_response())
 }
 
 /// The board and its members (its posts: `GET /api/v1/boards/{board_id}/posts`).
-pub async fn board(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let b = r.board_ctx()?;
+pub async fn board(State(app): State<App>, ctx: Ctx, Board(b): Board) -> ApiResult {
     let members = boards::view_board(&app, &ctx, &b, true).await?.members;
     Ok(Json(json!({
         "id": b.board.id, "name": b.board.name, "purpose": b.board.purpose, "manager": b.is_manager,
@@ -57,48 +52,37 @@ pub async fn board(
     .into_response())
 }
 
-pub async fn invite(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
+pub async fn invite(State(app): State<App>, ctx: Ctx, Board(board): Board, bytes: Bytes) -> ApiResult {
     let f: BoardInviteForm = crate::api::body(&bytes)?;
-    let id = boards::invite(&app, &ctx, r.board_ctx()?.as_ref(), &f).await?;
+    let id = boards::invite(&app, &ctx, board.as_ref(), &f).await?;
     Ok((StatusCode::CREATED, Json(json!({ "invitation_id": id }))).into_response())
 }
 
 pub async fn member_remove(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Board(board): Board,
     Path((_, user_id)): Path<(String, String)>,
 ) -> ApiResult {
-    boards::remove_member(&app, &ctx, r.board_ctx()?.as_ref(), &user_id).await?;
+    boards::remove_member(&app, &ctx, board.as_ref(), &user_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn leave(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    boards::leave(&app, &ctx, r.board_ctx()?.as_ref()).await?;
+pub async fn leave(State(app): State<App>, ctx: Ctx, Board(board): Board) -> ApiResult {
+    boards::leave(&app, &ctx, board.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn invitation(Extension(r): Extension<Resolved>) -> ApiResult {
-    let inv = r.board_invitation.ok_or(WebError::NotFound)?;
+pub async fn invitation(BoardInvitationRef(inv): BoardInvitationRef) -> ApiResult {
     Ok(Json(invitation_json(&inv)).into_response())
 }
 
 pub async fn invitation_answer(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    BoardInvitationRef(inv): BoardInvitationRef,
     bytes: Bytes,
 ) -> ApiResult {
-    let inv = r.board_invitation.ok_or(WebError::NotFound)?;
     let f: BoardAnswerForm = crate::api::body(&bytes)?;
     let accepted = boards::answer(&app, &ctx, &inv, &f).await?;
     Ok(Json(json!({ "state": if accepted { "accepted" } else { "declined" }, "board_id": inv.board_id }))

@@ -5,14 +5,14 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use kumanet_core::policy::directory::{days_label, is_stale, EntryInput, Term};
 use kumanet_store::DirectoryEntry;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, WebError};
-use crate::gate::{Ctx, Resolved};
+use crate::request::{Ctx, Resource};
 use crate::service::directory::{self as dir, ImportMode, RowAction, SearchForm, PAGE};
 use crate::App;
 
@@ -38,7 +38,7 @@ fn entry_json(e: &DirectoryEntry, kinds: &[Term], areas: &[Term], today: &str) -
 }
 
 /// R12.1: `q`, `kind`, `area`, `day` (0 = Monday), `vacancy=1`, `sort=name`, `page`.
-pub async fn search(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(f): Query<SearchForm>) -> ApiResult {
+pub async fn search(State(app): State<App>, ctx: Ctx, Query(f): Query<SearchForm>) -> ApiResult {
     let (kinds, areas) = dir::terms(&app).await?;
     let (results, total) = app.store.search_directory(&f.query(&kinds, &areas, PAGE)).await?;
     let today = dir::today(&ctx);
@@ -55,29 +55,18 @@ pub async fn terms(State(app): State<App>) -> ApiResult {
     Ok(Json(json!({ "kinds": kinds, "areas": areas })).into_response())
 }
 
-pub async fn entry(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let e = r.resource.ok_or(WebError::NotFound)?;
+pub async fn entry(State(app): State<App>, ctx: Ctx, Resource(e): Resource) -> ApiResult {
     let (kinds, areas) = dir::terms(&app).await?;
     Ok(Json(entry_json(&e, &kinds, &areas, &dir::today(&ctx))).into_response())
 }
 
-pub async fn create(State(app): State<App>, Extension(ctx): Extension<Ctx>, bytes: Bytes) -> ApiResult {
+pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
     let input: EntryInput = crate::api::body(&bytes)?;
     let id = dir::create(&app, &ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({ "resource_id": id }))).into_response())
 }
 
-pub async fn update(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
-    let e = r.resource.ok_or(WebError::NotFound)?;
+pub async fn update(State(app): State<App>, ctx: Ctx, Resource(e): Resource, bytes: Bytes) -> ApiResult {
     let input: EntryInput = crate::api::body(&bytes)?;
     dir::update(&app, &ctx, &e, &input).await?;
     Ok(Json(json!({ "resource_id": e.id })).into_response())
@@ -90,12 +79,7 @@ pub struct ImportQuery {
 }
 
 /// R12.2: the CSV file as the body; every row's outcome with its line and reasons.
-pub async fn import(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<ImportQuery>,
-    bytes: Bytes,
-) -> ApiResult {
+pub async fn import(State(app): State<App>, ctx: Ctx, Query(q): Query<ImportQuery>, bytes: Bytes) -> ApiResult {
     let mode = ImportMode::from_code(&q.mode)
         .ok_or_else(|| ApiError(WebError::BadRequest("mode は dry_run、all、valid_only のいずれかです。".into())))?;
     let r = dir::import(&app, &ctx, &bytes, mode).await?;

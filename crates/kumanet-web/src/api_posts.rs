@@ -5,15 +5,16 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::policy::post::Part;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, WebError};
-use crate::gate::{Ctx, Resolved};
 use crate::query::{BeforeQuery, TextQuery};
+use crate::request::{Ctx, InRoom, PostRef};
+use crate::room::Room;
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
@@ -72,8 +73,7 @@ fn draft_json(d: &Draft) -> Value {
     })
 }
 
-async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) -> ApiResult {
-    let room = r.room()?;
+async fn list(app: App, ctx: Ctx, room: Room, part: Part, before: Option<i64>) -> ApiResult {
     let action = match part {
         Part::Shared => AuditAction::SharedPartViewed,
         Part::Professional => AuditAction::GroupViewed,
@@ -88,8 +88,7 @@ async fn list(app: App, ctx: Ctx, r: Resolved, part: Part, before: Option<i64>) 
     Ok(Json(json!({ "posts": cards.iter().map(card_json).collect::<Vec<_>>(), "older_before": older })).into_response())
 }
 
-async fn check(app: App, ctx: Ctx, r: Resolved, bytes: Bytes) -> ApiResult {
-    let room = r.room()?;
+async fn check(app: App, ctx: Ctx, room: Room, bytes: Bytes) -> ApiResult {
     let f: ApiPost = crate::api::body(&bytes)?;
     let d = posts::check(&app, &ctx, &room, &f.body).await?;
     Ok(Json(draft_json(&d)).into_response())
@@ -121,8 +120,7 @@ fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
     }
 }
 
-async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, bytes: Bytes) -> ApiResult {
-    let room = r.room()?;
+async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, bytes: Bytes) -> ApiResult {
     let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
     outcome(posts::confirm(&app, &ctx, &room, part, &f.form()).await, StatusCode::CREATED)
@@ -130,12 +128,7 @@ async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, bytes: Bytes) -> A
 
 macro_rules! handler {
     ($name:ident, $f:ident, $part:expr) => {
-        pub async fn $name(
-            State(app): State<App>,
-            Extension(ctx): Extension<Ctx>,
-            Extension(r): Extension<Resolved>,
-            bytes: Bytes,
-        ) -> ApiResult {
+        pub async fn $name(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom, bytes: Bytes) -> ApiResult {
             $f(app, ctx, r, $part, bytes).await
         }
     };
@@ -145,19 +138,14 @@ handler!(group_confirm, confirm, Part::Professional);
 handler!(shared_confirm, confirm, Part::Shared);
 handler!(board_confirm, confirm, Part::Board);
 
-pub async fn group_check(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    bytes: Bytes,
-) -> ApiResult {
+pub async fn group_check(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom, bytes: Bytes) -> ApiResult {
     check(app, ctx, r, bytes).await
 }
 
 pub async fn group_posts(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     Query(q): Query<BeforeQuery>,
 ) -> ApiResult {
     list(app, ctx, r, Part::Professional, q.before).await
@@ -165,8 +153,8 @@ pub async fn group_posts(
 
 pub async fn shared_posts(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     Query(q): Query<BeforeQuery>,
 ) -> ApiResult {
     list(app, ctx, r, Part::Shared, q.before).await
@@ -174,22 +162,16 @@ pub async fn shared_posts(
 
 pub async fn board_posts(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     Query(q): Query<BeforeQuery>,
 ) -> ApiResult {
     list(app, ctx, r, Part::Board, q.before).await
 }
 
 /// A post with every confirmed version (R10.6), who read it and who acknowledged it.
-pub async fn post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let room = r.room()?;
-    let meta = r.post_meta()?;
-    let (card, versions) = posts::open(&app, &ctx, &room, meta, true).await?;
+pub async fn post(State(app): State<App>, ctx: Ctx, PostRef(meta): PostRef, InRoom(room): InRoom) -> ApiResult {
+    let (card, versions) = posts::open(&app, &ctx, &room, &meta, true).await?;
     let mut out = card_json(&card);
     let deleted = card.post.deleted_at.is_some();
     out["versions"] = versions
@@ -204,40 +186,27 @@ pub async fn post(
 
 pub async fn post_edit(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(post): PostRef,
+    InRoom(room): InRoom,
     bytes: Bytes,
 ) -> ApiResult {
-    let room = r.room()?;
     let f: ApiPost = crate::api::body(&bytes)?;
     require_confirm(&f)?;
-    outcome(posts::edit(&app, &ctx, &room, r.post_meta()?, &f.form()).await, StatusCode::OK)
+    outcome(posts::edit(&app, &ctx, &room, &post, &f.form()).await, StatusCode::OK)
 }
 
-pub async fn post_delete(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    posts::delete(&app, &ctx, &r.room()?, r.post_meta()?).await?;
+pub async fn post_delete(State(app): State<App>, ctx: Ctx, PostRef(post): PostRef, InRoom(room): InRoom) -> ApiResult {
+    posts::delete(&app, &ctx, &room, &post).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn post_ack(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    posts::ack(&app, &ctx, &r.room()?, r.post_meta()?).await?;
+pub async fn post_ack(State(app): State<App>, ctx: Ctx, PostRef(post): PostRef, InRoom(room): InRoom) -> ApiResult {
+    posts::ack(&app, &ctx, &room, &post).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn post_read(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> ApiResult {
-    let meta = r.post_meta()?;
+pub async fn post_read(State(app): State<App>, ctx: Ctx, PostRef(meta): PostRef) -> ApiResult {
     posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -262,7 +231,7 @@ pub fn request_schema(method: &str, path: &str) -> Option<Value> {
 }
 
 /// Search within one's groups and boards (the query is audited as a keyed digest).
-pub async fn search(State(app): State<App>, Extension(ctx): Extension<Ctx>, Query(q): Query<TextQuery>) -> ApiResult {
+pub async fn search(State(app): State<App>, ctx: Ctx, Query(q): Query<TextQuery>) -> ApiResult {
     let found = posts::search(&app, &ctx, &q.q, true).await?;
     Ok(Json(json!({
         "results": found.iter().map(|f| json!({

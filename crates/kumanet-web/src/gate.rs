@@ -18,118 +18,13 @@ use kumanet_core::policy::login::must_change_password;
 use kumanet_core::policy::session::{state, SessionState};
 use kumanet_core::policy::settings::Settings;
 use kumanet_core::{Micros, MICROS_PER_MINUTE};
-use kumanet_store::{ApplicationItem, Facility, Invitation, NewAudit, PatientContext, User};
+use kumanet_store::{NewAudit, PatientContext, User};
 
 use crate::error::{ApiError, WebError};
 use crate::passwords::{random_token, token_hash};
+use crate::request::{AuditTarget, Ctx, Resolved};
 use crate::routes::Find;
 use crate::App;
-
-/// What every handler knows about the request, built by the gate.
-#[derive(Clone)]
-pub struct Ctx {
-    pub actor: Actor,
-    pub user: Option<User>,
-    pub session_hash: Option<String>,
-    /// The token forms must send back (session-bound, or the pre-login cookie's).
-    pub csrf: String,
-    pub ip: String,
-    pub now: Micros,
-    pub settings: Settings,
-    pub policy_version: Option<i64>,
-}
-
-/// The objects named in the URL, resolved before the decision and handed to the handler.
-#[derive(Clone, Default)]
-pub struct Resolved {
-    pub facility: Option<Facility>,
-    pub user: Option<User>,
-    pub application: Option<ApplicationItem>,
-    pub patient: Option<std::sync::Arc<PatientContext>>,
-    pub invitation: Option<Invitation>,
-    pub post: Option<kumanet_store::PostMeta>,
-    pub attachment: Option<kumanet_store::AttachmentMeta>,
-    /// R5.4: the board the path is about (board routes, and a board's posts and attachments).
-    pub board: Option<std::sync::Arc<kumanet_store::BoardContext>>,
-    pub board_invitation: Option<kumanet_store::BoardInvitation>,
-    /// R12.2: the directory entry the path is about.
-    pub resource: Option<kumanet_store::DirectoryEntry>,
-}
-
-impl Resolved {
-    /// The patient the path is about (patient, group, invitation, post and attachment routes).
-    pub fn patient_ctx(&self) -> Result<std::sync::Arc<PatientContext>, WebError> {
-        self.patient.clone().ok_or(WebError::NotFound)
-    }
-
-    /// The room the path is about: a board, or a patient's group.
-    pub fn room(&self) -> Result<crate::room::Room, WebError> {
-        match (&self.board, &self.patient) {
-            (Some(b), _) => Ok(crate::room::Room::Board(b.clone())),
-            (None, Some(p)) => Ok(crate::room::Room::Group(p.clone())),
-            (None, None) => Err(WebError::NotFound),
-        }
-    }
-
-    /// The board the path is about (board routes).
-    pub fn board_ctx(&self) -> Result<std::sync::Arc<kumanet_store::BoardContext>, WebError> {
-        self.board.clone().ok_or(WebError::NotFound)
-    }
-
-    /// The post the path is about (post routes).
-    pub fn post_meta(&self) -> Result<&kumanet_store::PostMeta, WebError> {
-        self.post.as_ref().ok_or(WebError::NotFound)
-    }
-}
-
-impl Ctx {
-    /// Who did it, for audit rows.
-    pub fn audit(&self, action: AuditAction, result: AuditResult) -> NewAudit {
-        let (uid, role, fid) = match &self.user {
-            Some(u) => (Some(u.id.clone()), Some(u.role.code().to_string()), u.facility_id.clone()),
-            None => (None, None, None),
-        };
-        NewAudit {
-            ts: self.now,
-            actor_user_id: uid,
-            actor_role: role,
-            actor_facility_id: fid,
-            ip: Some(self.ip.clone()),
-            action,
-            target_type: None,
-            target_id: None,
-            result,
-            reason: None,
-            details: serde_json::json!({}),
-        }
-    }
-
-    pub fn user_id(&self) -> &str {
-        self.user.as_ref().map_or("", |u| u.id.as_str())
-    }
-}
-
-pub trait AuditTarget {
-    fn on(self, target_type: &'static str, id: &str) -> Self;
-    fn reason(self, reason: &str) -> Self;
-    fn details(self, details: serde_json::Value) -> Self;
-}
-
-impl AuditTarget for NewAudit {
-    fn on(mut self, target_type: &'static str, id: &str) -> Self {
-        self.target_type = Some(target_type);
-        self.target_id = Some(id.to_string());
-        self
-    }
-    fn reason(mut self, reason: &str) -> Self {
-        self.reason = Some(reason.to_string());
-        self
-    }
-    fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = details;
-        self
-    }
-}
 
 /// R8.6: a per-address limit on login attempts (one minute windows), so one address cannot
 /// lock everybody out or guess at scale. Answered 429.
@@ -274,6 +169,7 @@ pub fn patient_facts(ctx: &PatientContext, post: Option<kumanet_core::authz::Pos
     })
 }
 
+/// Step 3, resolution: the objects the route row names, and the facts the decision needs.
 async fn resolve(app: &App, find: Find, params: &RawPathParams, asker: &str) -> Result<(Target, Resolved), WebError> {
     let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
     let mut r = Resolved::default();
@@ -425,19 +321,67 @@ async fn gate_inner(
     req: Request,
     next: Next,
 ) -> Result<Response, WebError> {
-    let api = is_api(&req);
     let now = app.now();
     let client = client_ip(&req, &app.config.trusted_proxies);
-    let ip = client.to_string();
     let settings = app.store.settings().await?;
-    let session = load_session(app, req.headers(), now, &ip, &settings).await?;
     let policy_version = app.store.current_policy().await?.map(|p| p.version);
+    let (headers, method) = (req.headers().clone(), req.method().clone());
+    let who = identify(app, &headers, &method, action, now, &client.to_string(), &settings, policy_version).await?;
+    let (req, _upload_slot) = read_body(app, req, action, &who, client).await?;
+    let (target, resolved) = resolve(app, find, &params, who.ctx.user_id()).await?;
+    let Identity { ctx, ended, new_csrf_cookie } = who;
 
+    if let Err(denied) = decide(&ctx.actor, action, &target) {
+        let asked =
+            serde_json::json!({ "method": method.as_str(), "path": req.uri().path(), "action": format!("{action:?}") });
+        audit_refusal(app, &ctx, denied, &target, &resolved, asked).await?;
+        let mut resp = deny_response(is_api(&req), req.method(), denied, ended);
+        if ended.is_some() {
+            if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        return Ok(resp);
+    }
+
+    let mut req = req;
+    req.extensions_mut().insert(ctx);
+    req.extensions_mut().insert(resolved);
+    let mut resp = next.run(req).await;
+    if let Some(token) = new_csrf_cookie {
+        if let Ok(v) = HeaderValue::from_str(&app.cookie(app.csrf_cookie(), &token)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// Who is asking: the request's context, why an ended session ended, and a pre-login CSRF
+/// token to set when this page mints one.
+struct Identity {
+    ctx: Ctx,
+    ended: Option<&'static str>,
+    new_csrf_cookie: Option<String>,
+}
+
+/// Step 1, the session: the actor (signed in, or anonymous with the pre-login CSRF token).
+#[allow(clippy::too_many_arguments)]
+async fn identify(
+    app: &App,
+    headers: &HeaderMap,
+    method: &Method,
+    action: Action,
+    now: Micros,
+    ip: &str,
+    settings: &Settings,
+    policy_version: Option<i64>,
+) -> Result<Identity, WebError> {
+    let session = load_session(app, headers, now, ip, settings).await?;
     let ended = match session {
         Loaded::Ended(why) => Some(why),
         _ => None,
     };
-    let (actor, user, session_hash, csrf, mut new_csrf_cookie) = match session {
+    let (actor, user, session_hash, csrf, new_csrf_cookie) = match session {
         Loaded::Active(active) => {
             let (hash, s, u) = *active;
             let accepted = app.store.accepted_policy_version(&u.id).await?;
@@ -460,8 +404,8 @@ async fn gate_inner(
         Loaded::None | Loaded::Ended(_) => {
             // The pre-login token: minted only by the pages that hold an anonymous form, so the
             // parallel requests for static files cannot replace the one the form carries.
-            let existing = cookie_value(req.headers(), app.csrf_cookie());
-            let mints = req.method() == Method::GET && matches!(action, Action::Login | Action::Setup);
+            let existing = cookie_value(headers, app.csrf_cookie());
+            let mints = method == Method::GET && matches!(action, Action::Login | Action::Setup);
             match existing {
                 Some(token) => (Actor::Anonymous, None, None, token, None),
                 None if mints => {
@@ -472,104 +416,87 @@ async fn gate_inner(
             }
         }
     };
-    if user.is_some() {
-        new_csrf_cookie = None;
-    }
+    let ctx =
+        Ctx { actor, user, session_hash, csrf, ip: ip.to_string(), now, settings: settings.clone(), policy_version };
+    Ok(Identity { ctx, ended, new_csrf_cookie })
+}
 
-    // CSRF (and same-origin) for every state-changing request, before anything is decided or
-    // written: a forged cross-site post is refused without touching the audit log. The size,
-    // the session and (where it can be) the token are checked before a byte of the body is
-    // read (see `body`).
-    let mut _upload_slot = None;
-    let req = if req.method() != Method::GET && req.method() != Method::HEAD {
-        check_origin(&req, app.config.https)?;
-        let (parts, body) = req.into_parts();
-        let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let encoding = crate::body::Encoding::of(header(header::CONTENT_TYPE));
-        let limit = crate::body::limit_for(action, user.is_some());
-        let declared = header(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            return Err(WebError::TooLarge(limit));
-        }
-        let anonymous_json_api = api && user.is_none() && encoding == crate::body::Encoding::Json;
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-        let check = if anonymous_json_api {
-            crate::body::Csrf::Decided
-        } else if sent.is_some() || csrf.is_empty() {
-            crate::body::check(sent, &csrf)?;
-            crate::body::Csrf::Decided
-        } else {
-            crate::body::Csrf::InBody(&csrf)
-        };
-        if limit > crate::body::FORM_LIMIT {
-            // Only a signed-in user may send megabytes; a stranger's body is small anyway.
-            _upload_slot = app.uploads.take(client, declared, encoding)?;
-        }
-        let bytes = crate::body::read(body, limit, encoding, check).await?;
-        Request::from_parts(parts, Body::from(bytes))
+/// Step 2, CSRF (and same-origin) for every state-changing request, before anything is decided
+/// or written: a forged cross-site post is refused without touching the audit log. The size,
+/// the session and (where it can be) the token are checked before a byte of the body is read
+/// (see `body`); the body is then read whole, within its limit and its time.
+async fn read_body(
+    app: &App,
+    req: Request,
+    action: Action,
+    who: &Identity,
+    client: IpAddr,
+) -> Result<(Request, Option<crate::body::UploadSlot>), WebError> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return Ok((req, None));
+    }
+    check_origin(&req, app.config.https)?;
+    let api = is_api(&req);
+    let signed_in = who.ctx.user.is_some();
+    let csrf = who.ctx.csrf.as_str();
+    let (parts, body) = req.into_parts();
+    let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let encoding = crate::body::Encoding::of(header(header::CONTENT_TYPE));
+    let limit = crate::body::limit_for(action, signed_in);
+    let declared = header(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(WebError::TooLarge(limit));
+    }
+    let anonymous_json_api = api && !signed_in && encoding == crate::body::Encoding::Json;
+    let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    let check = if anonymous_json_api {
+        crate::body::Csrf::Decided
+    } else if sent.is_some() || csrf.is_empty() {
+        crate::body::check(sent, csrf)?;
+        crate::body::Csrf::Decided
     } else {
-        req
+        crate::body::Csrf::InBody(csrf)
     };
+    // Only a signed-in user may send megabytes; a stranger's body is small anyway.
+    let slot = if limit > crate::body::FORM_LIMIT { app.uploads.take(client, declared, encoding)? } else { None };
+    let bytes = crate::body::read(body, limit, encoding, check).await?;
+    Ok((Request::from_parts(parts, Body::from(bytes)), slot))
+}
 
-    let asker = user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
-    let (target, resolved) = resolve(app, find, &params, &asker).await?;
-    let ctx_for_audit = |csrf: String| Ctx {
-        actor: actor.clone(),
-        user: user.clone(),
-        session_hash: session_hash.clone(),
-        csrf,
-        ip: ip.clone(),
-        now,
-        settings: settings.clone(),
-        policy_version,
-    };
-
-    if let Err(denied) = decide(&actor, action, &target) {
-        // R10.7: every refusal of a signed-in user is written down.
-        let refusal = matches!(
-            denied,
-            Denied::Forbidden | Denied::NotApproved | Denied::SelfWithdrawal | Denied::NoConsent | Denied::ReadOnly
-        );
-        if user.is_some() && refusal {
-            let ctx = ctx_for_audit(csrf.clone());
-            let (mut tt, mut tid) = target_ref(&target);
-            if let Some(p) = &resolved.patient {
-                (tt, tid) = (Some("patient"), Some(p.patient.id.clone()));
-            }
-            if let Some(b) = &resolved.board {
-                (tt, tid) = (Some("board"), Some(b.board.id.clone()));
-            }
-            if let Some(i) = &resolved.board_invitation {
-                (tt, tid) = (Some("board_invitation"), Some(i.id.clone()));
-            }
-            let mut ev = ctx.audit(AuditAction::AccessDenied, AuditResult::Denied).reason(denied.code()).details(
-                serde_json::json!({ "method": req.method().as_str(), "path": req.uri().path(), "action": format!("{action:?}") }),
-            );
-            ev.target_type = tt;
-            ev.target_id = tid;
-            let mut tx = app.store.begin().await?;
-            tx.audit(ev).await?;
-            tx.commit().await?;
-        }
-        let mut resp = deny_response(api, req.method(), denied, ended);
-        if ended.is_some() {
-            if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
-        }
-        return Ok(resp);
+/// Step 4, a refusal: R10.7 writes down every refusal of a signed-in user, naming the patient,
+/// board or invitation the path was about.
+async fn audit_refusal(
+    app: &App,
+    ctx: &Ctx,
+    denied: Denied,
+    target: &Target,
+    resolved: &Resolved,
+    asked: serde_json::Value,
+) -> Result<(), WebError> {
+    let refusal = matches!(
+        denied,
+        Denied::Forbidden | Denied::NotApproved | Denied::SelfWithdrawal | Denied::NoConsent | Denied::ReadOnly
+    );
+    if ctx.user.is_none() || !refusal {
+        return Ok(());
     }
-
-    let mut req = req;
-    req.extensions_mut().insert(ctx_for_audit(csrf));
-    req.extensions_mut().insert(resolved);
-    let mut resp = next.run(req).await;
-    if let Some(token) = new_csrf_cookie {
-        if let Ok(v) = HeaderValue::from_str(&app.cookie(app.csrf_cookie(), &token)) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    let (mut tt, mut tid) = target_ref(target);
+    if let Some(p) = &resolved.patient {
+        (tt, tid) = (Some("patient"), Some(p.patient.id.clone()));
     }
-    Ok(resp)
+    if let Some(b) = &resolved.board {
+        (tt, tid) = (Some("board"), Some(b.board.id.clone()));
+    }
+    if let Some(i) = &resolved.board_invitation {
+        (tt, tid) = (Some("board_invitation"), Some(i.id.clone()));
+    }
+    let mut ev = ctx.audit(AuditAction::AccessDenied, AuditResult::Denied).reason(denied.code()).details(asked);
+    ev.target_type = tt;
+    ev.target_id = tid;
+    let mut tx = app.store.begin().await?;
+    tx.audit(ev).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A browser always sends `Origin` on a cross-site POST; when present it must be ours: the same

@@ -17,6 +17,7 @@ pub mod net;
 pub mod notices;
 pub mod passwords;
 pub mod query;
+pub mod request;
 pub mod room;
 pub mod routes;
 #[cfg(test)]

@@ -9,7 +9,8 @@ use kumanet_core::policy::post::Part;
 use kumanet_store::{BoardContext, NewAudit, PatientContext, Store, StoreError};
 
 use crate::error::WebError;
-use crate::gate::{patient_facts, AuditTarget};
+use crate::gate::patient_facts;
+use crate::request::AuditTarget;
 
 #[derive(Clone)]
 pub enum Room {

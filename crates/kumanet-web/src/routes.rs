@@ -8,6 +8,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use kumanet_core::authz::Action;
 
+use crate::request::Needs;
 use crate::{api, gate, html, App};
 
 /// Which object of the path the operation is about.
@@ -34,16 +35,31 @@ pub struct RouteDef {
     pub path: &'static str,
     pub action: Action,
     pub find: Find,
+    /// The path objects the handler asks for, each with the rows that resolve it.
+    pub needs: Vec<(&'static str, &'static [Find])>,
     handler: MethodRouter<App>,
 }
 
 fn r<H, T>(method: Method, path: &'static str, action: Action, find: Find, handler: H) -> RouteDef
 where
     H: Handler<T, App>,
-    T: 'static,
+    T: Needs + 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    RouteDef { method, path, action, find, handler: on(filter, handler) }
+    RouteDef { method, path, action, find, needs: T::needs(), handler: on(filter, handler) }
+}
+
+/// Routes whose handler asks for an object its row does not resolve (each would answer every
+/// request with 404). The route-table test requires none.
+pub fn mismatched(table: &[RouteDef]) -> Vec<String> {
+    table
+        .iter()
+        .flat_map(|def| {
+            def.needs.iter().filter(|(_, from)| !from.contains(&def.find)).map(move |(name, _)| {
+                format!("{} {}: the handler asks for {name}, the row resolves {:?}", def.method, def.path, def.find)
+            })
+        })
+        .collect()
 }
 
 /// Every route of the server.
@@ -348,4 +364,40 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(crate::body::UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate::security_headers))
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Ctx, Patient, PostRef};
+
+    /// R10.7: a handler receives only objects its row resolved before the decision.
+    #[test]
+    fn r10_7_every_handler_asks_only_for_what_its_row_resolves() {
+        let table = route_table();
+        assert!(table.iter().filter(|d| !d.needs.is_empty()).count() > 80, "the handlers declare their path objects");
+        assert_eq!(mismatched(&table), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_handler_asking_for_an_object_its_row_does_not_resolve_is_found() {
+        async fn wants_patient(_: Ctx, _: Patient) -> &'static str {
+            ""
+        }
+        async fn wants_post(_: PostRef) -> &'static str {
+            ""
+        }
+        let table = vec![
+            r(Method::GET, "/x/{patient_id}", Action::ViewPatient, Find::Patient, wants_patient),
+            r(Method::GET, "/y", Action::ViewHome, Find::None, wants_patient),
+            r(Method::GET, "/groups/{group_id}/z", Action::ViewGroup, Find::Group, wants_post),
+        ];
+        assert_eq!(
+            mismatched(&table),
+            vec![
+                "GET /y: the handler asks for Patient, the row resolves None".to_string(),
+                "GET /groups/{group_id}/z: the handler asks for PostRef, the row resolves Group".to_string(),
+            ]
+        );
+    }
 }

@@ -5,13 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_store::PolicyVersion;
 use serde::Deserialize;
 
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::WebError;
-use crate::gate::Ctx;
+use crate::request::Ctx;
 use crate::service::accounts::{self, AcceptForm, LoginForm, PasswordForm};
 use crate::service::default_purpose;
 use crate::session_cookies::{login_client, set_login_cookies, set_refused_status};
@@ -48,11 +47,7 @@ async fn login_page(
     Ok(render(&LoginPage { chrome: Chrome::new(ctx, "ログイン"), purpose, notice, error, login_id }))
 }
 
-pub async fn login_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<LoginQuery>,
-) -> Result<Response, WebError> {
+pub async fn login_get(State(app): State<App>, ctx: Ctx, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
     if ctx.user.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
@@ -68,7 +63,7 @@ pub async fn login_get(
 
 pub async fn login_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
@@ -99,7 +94,7 @@ pub async fn login_post(
 }
 
 /// R8.4: one click from every page; the server session ends.
-pub async fn logout_post(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn logout_post(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     accounts::logout(&app, &ctx).await?;
     let mut resp = Redirect::to("/login?reason=logout").into_response();
     if let Ok(v) = HeaderValue::from_str(&app.clear_cookie(app.session_cookie())) {
@@ -125,15 +120,11 @@ fn password_page(ctx: &Ctx, form: FormState) -> Response {
     render(&PasswordPage { chrome: Chrome::new(ctx, "パスワードの変更"), forced, expired, form })
 }
 
-pub async fn password_get(Extension(ctx): Extension<Ctx>) -> Response {
+pub async fn password_get(ctx: Ctx) -> Response {
     password_page(&ctx, FormState::default())
 }
 
-pub async fn password_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn password_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: PasswordForm = parse_form(&body)?;
     match accounts::change_password(&app, &ctx, &f).await {
         Ok(_) => Ok(Redirect::to("/").into_response()),
@@ -167,15 +158,11 @@ async fn policy_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, 
     Ok(render(&PolicyPage { chrome: Chrome::new(ctx, "運用ポリシー"), policy, accepted, form, needs_pledge }))
 }
 
-pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn policy_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     policy_page(&app, &ctx, FormState::default()).await
 }
 
-pub async fn policy_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn policy_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: AcceptForm = parse_form(&body)?;
     match accounts::accept_policy(&app, &ctx, &f).await {
         Ok(()) => Ok(Redirect::to("/").into_response()),

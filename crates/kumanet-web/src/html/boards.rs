@@ -7,7 +7,6 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::policy::post::{Part, Segment};
 use kumanet_store::{BoardContext, BoardInvitation, BoardMember, BoardSummary, UserListItem};
@@ -17,7 +16,7 @@ use super::facility::unprocessable;
 use super::posts::{CsrfOnly, Timeline};
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::WebError;
-use crate::gate::{Ctx, Resolved};
+use crate::request::{Board, BoardInvitationRef, Ctx};
 use crate::room::Room;
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::service::posts::View;
@@ -40,15 +39,11 @@ async fn list_page(app: &App, ctx: &Ctx, form: FormState) -> Result<Response, We
 }
 
 /// One's boards (unread counts), the invitations waiting, and the form to start a board.
-pub async fn list_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn list_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     list_page(&app, &ctx, FormState::default()).await
 }
 
-pub async fn create_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn create_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: BoardForm = parse_form(&body)?;
     match boards::create(&app, &ctx, &f).await {
         Ok(id) => Ok(Redirect::to(&format!("/boards/{id}")).into_response()),
@@ -117,20 +112,14 @@ async fn board_page(
 
 pub async fn board_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Board(board): Board,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, WebError> {
-    board_page(&app, &ctx, r.board_ctx()?, q.q, FormState::default(), q.before).await
+    board_page(&app, &ctx, board, q.q, FormState::default(), q.before).await
 }
 
-pub async fn invite_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    body: Bytes,
-) -> Result<Response, WebError> {
-    let b = r.board_ctx()?;
+pub async fn invite_post(State(app): State<App>, ctx: Ctx, Board(b): Board, body: Bytes) -> Result<Response, WebError> {
     let f: BoardInviteForm = parse_form(&body)?;
     match boards::invite(&app, &ctx, &b, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/boards/{}#members", b.board.id)).into_response()),
@@ -143,24 +132,17 @@ pub async fn invite_post(
 
 pub async fn remove_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Board(b): Board,
     Path((_, user_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let b = r.board_ctx()?;
     let _: CsrfOnly = parse_form(&body)?;
     boards::remove_member(&app, &ctx, &b, &user_id).await?;
     Ok(Redirect::to(&format!("/boards/{}#members", b.board.id)).into_response())
 }
 
-pub async fn leave_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-    body: Bytes,
-) -> Result<Response, WebError> {
-    let b = r.board_ctx()?;
+pub async fn leave_post(State(app): State<App>, ctx: Ctx, Board(b): Board, body: Bytes) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
     boards::leave(&app, &ctx, &b).await?;
     Ok(super::message(
@@ -179,21 +161,16 @@ struct InvitationPage {
     form: FormState,
 }
 
-pub async fn invitation_get(
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let inv = r.board_invitation.clone().ok_or(WebError::NotFound)?;
+pub async fn invitation_get(ctx: Ctx, BoardInvitationRef(inv): BoardInvitationRef) -> Result<Response, WebError> {
     Ok(render(&InvitationPage { chrome: Chrome::new(&ctx, "掲示板への招待"), inv, form: FormState::default() }))
 }
 
 pub async fn invitation_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    BoardInvitationRef(inv): BoardInvitationRef,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let inv = r.board_invitation.clone().ok_or(WebError::NotFound)?;
     let f: BoardAnswerForm = parse_form(&body)?;
     match boards::answer(&app, &ctx, &inv, &f).await {
         Ok(true) => Ok(Redirect::to(&format!("/boards/{}", inv.board_id)).into_response()),

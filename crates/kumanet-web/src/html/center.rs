@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::people::{FacilityKind, Role, UserStatus};
 use kumanet_core::policy::patient::FamilyRule;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 use super::facility::{person_new_page, unprocessable, IssuedPage};
 use super::{jst, options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{Ctx, Resolved};
+use crate::request::{ApplicationRef, Ctx, TargetFacility, TargetUser};
 use crate::service::admin::{self, AuditQuery, DecisionForm, FacilityForm, PolicyForm};
 use crate::service::PersonForm;
 use crate::App;
@@ -29,7 +28,7 @@ struct FacilitiesPage {
     facilities: Vec<Facility>,
 }
 
-pub async fn facilities_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn facilities_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let facilities = app.store.facilities().await?;
     Ok(render(&FacilitiesPage { chrome: Chrome::new(&ctx, "施設"), facilities }))
 }
@@ -60,15 +59,11 @@ fn facility_form(ctx: &Ctx, facility_id: Option<String>, form: FormState, admins
     })
 }
 
-pub async fn facility_new_get(Extension(ctx): Extension<Ctx>) -> Response {
+pub async fn facility_new_get(ctx: Ctx) -> Response {
     facility_form(&ctx, None, FormState::default(), Vec::new())
 }
 
-pub async fn facility_create_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn facility_create_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: FacilityForm = parse_form(&body)?;
     match admin::create_facility(&app, &ctx, &f).await {
         Ok(id) => Ok(Redirect::to(&format!("/center/facilities/{id}")).into_response()),
@@ -89,10 +84,9 @@ async fn admins_of(app: &App, facility_id: &str) -> Result<Vec<UserListItem>, We
 
 pub async fn facility_edit_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(f): TargetFacility,
 ) -> Result<Response, WebError> {
-    let f = r.facility.ok_or(WebError::NotFound)?;
     let form = FormState::with(&[
         ("name", &f.name),
         ("kana", &f.kana),
@@ -106,11 +100,10 @@ pub async fn facility_edit_get(
 
 pub async fn facility_edit_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(current): TargetFacility,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let current = r.facility.ok_or(WebError::NotFound)?;
     let f: FacilityForm = parse_form(&body)?;
     match admin::update_facility(&app, &ctx, &current, &f).await {
         Ok(()) => Ok(Redirect::to("/center/facilities").into_response()),
@@ -122,20 +115,16 @@ pub async fn facility_edit_post(
     }
 }
 
-pub async fn admin_new_get(
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    Ok(person_new_page(&ctx, r.facility.ok_or(WebError::NotFound)?, true, FormState::default()))
+pub async fn admin_new_get(ctx: Ctx, TargetFacility(facility): TargetFacility) -> Result<Response, WebError> {
+    Ok(person_new_page(&ctx, facility, true, FormState::default()))
 }
 
 pub async fn admin_create_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(facility): TargetFacility,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let facility = r.facility.ok_or(WebError::NotFound)?;
     let f: PersonForm = parse_form(&body)?;
     match admin::create_person(&app, &ctx, &facility, Role::FacilityAdmin, &f).await {
         Ok(issued) => Ok(render(&IssuedPage {
@@ -159,18 +148,17 @@ struct ApplicationsPage {
     error: Option<String>,
 }
 
-pub async fn applications_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn applications_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let items = app.store.pending_applications().await?;
     Ok(render(&ApplicationsPage { chrome: Chrome::new(&ctx, "承認待ちの届出"), items, error: None }))
 }
 
 pub async fn application_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    ApplicationRef(item): ApplicationRef,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let item = r.application.ok_or(WebError::NotFound)?;
     let f: DecisionForm = parse_form(&body)?;
     match admin::decide_application(&app, &ctx, &item, &f).await {
         Ok(_) => Ok(Redirect::to("/center/applications").into_response()),
@@ -200,7 +188,7 @@ struct UsersPage {
 
 pub async fn users_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     Query(q): Query<admin::UsersQuery>,
 ) -> Result<Response, WebError> {
     let people = admin::list_users(&app, &ctx, &q, false).await?;
@@ -223,12 +211,7 @@ struct UserPage {
     sessions: i64,
 }
 
-pub async fn user_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let user = r.user.ok_or(WebError::NotFound)?;
+pub async fn user_get(State(app): State<App>, ctx: Ctx, TargetUser(user): TargetUser) -> Result<Response, WebError> {
     let admin::UserView { facility_name, applications, sessions } = admin::view_user(&app, &ctx, &user, false).await?;
     Ok(render(&UserPage {
         chrome: Chrome::new(&ctx, "利用者の詳細"), user, facility_name, applications, sessions
@@ -237,11 +220,10 @@ pub async fn user_get(
 
 pub async fn resume_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetUser(user): TargetUser,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let user = r.user.ok_or(WebError::NotFound)?;
     let f: admin::ReasonForm = parse_form(&body)?;
     admin::resume(&app, &ctx, &user, &f).await?;
     Ok(Redirect::to(&format!("/center/users/{}", user.id)).into_response())
@@ -255,7 +237,7 @@ struct PolicyEditPage {
     form: FormState,
 }
 
-pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn policy_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let versions = app.store.policy_versions().await?;
     let form = match versions.first() {
         Some(p) => FormState::with(&[("purpose", &p.purpose), ("body", &p.body)]),
@@ -264,11 +246,7 @@ pub async fn policy_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) 
     Ok(render(&PolicyEditPage { chrome: Chrome::new(&ctx, "運用ポリシーの管理"), versions, form }))
 }
 
-pub async fn policy_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn policy_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: PolicyForm = parse_form(&body)?;
     match admin::publish_policy(&app, &ctx, &f).await {
         Ok(v) => Ok(super::message(
@@ -315,7 +293,7 @@ fn settings_form(s: &Settings) -> FormState {
     ])
 }
 
-pub async fn settings_get(Extension(ctx): Extension<Ctx>) -> Response {
+pub async fn settings_get(ctx: Ctx) -> Response {
     render(&SettingsPage {
         chrome: Chrome::new(&ctx, "設定"),
         form: settings_form(&ctx.settings),
@@ -375,11 +353,7 @@ pub fn parse_settings(f: &SettingsForm) -> Result<Settings, WebError> {
     Ok(s)
 }
 
-pub async fn settings_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn settings_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: SettingsForm = parse_form(&body)?;
     let result = match parse_settings(&f) {
         Ok(s) => admin::update_settings(&app, &ctx, &s).await.map(|()| s),
@@ -450,11 +424,7 @@ async fn names(app: &App, rows: &[AuditRow]) -> Result<std::collections::HashMap
 }
 
 /// R11.1: the center searches the log (and that search is itself logged).
-pub async fn audit_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Response, WebError> {
+pub async fn audit_get(State(app): State<App>, ctx: Ctx, Query(q): Query<AuditQuery>) -> Result<Response, WebError> {
     let rows = admin::search_audit(&app, &ctx, &q, 100, false).await?;
     let names = names(&app, &rows).await?;
     let next_before = if rows.len() == 100 { rows.last().map(|r| r.record.seq) } else { None };
@@ -499,7 +469,7 @@ pub async fn audit_get(
 /// checked offline. Shown inline as text: this is the log, not patient information.
 pub async fn audit_csv_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
     let rows = admin::export_audit(&app, &ctx, &q).await?;

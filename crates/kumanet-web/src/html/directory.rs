@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::authz::{decide, Action, Target};
 use kumanet_core::people::{Role, UserStatus};
@@ -19,7 +18,7 @@ use super::facility::unprocessable;
 use super::posts::CsrfOnly;
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{Ctx, Resolved};
+use crate::request::{Ctx, Resource};
 use crate::service::directory::{self as dir, ImportMode, ImportReport, RowAction, SearchForm, TermsForm, PAGE};
 use crate::App;
 
@@ -139,11 +138,7 @@ fn may(ctx: &Ctx, action: Action, target: &Target) -> bool {
 }
 
 /// R12.1: words (any Japanese substring, one character and up), kind, area, day and vacancy.
-pub async fn search_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(f): Query<SearchForm>,
-) -> Result<Response, WebError> {
+pub async fn search_get(State(app): State<App>, ctx: Ctx, Query(f): Query<SearchForm>) -> Result<Response, WebError> {
     let t = Terms::load(&app, &ctx).await?;
     let (results, total) = app.store.search_directory(&f.query(&t.kinds, &t.areas, PAGE)).await?;
     let pages = ((total + PAGE - 1) / PAGE).max(1);
@@ -162,11 +157,7 @@ pub async fn search_get(
 }
 
 /// R12.2: a search as CSV, in the import's own columns (public directory data).
-pub async fn export_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(f): Query<SearchForm>,
-) -> Result<Response, WebError> {
+pub async fn export_get(State(app): State<App>, ctx: Ctx, Query(f): Query<SearchForm>) -> Result<Response, WebError> {
     let (kinds, areas) = dir::terms(&app).await?;
     let mut q = f.query(&kinds, &areas, 20_000);
     q.offset = 0;
@@ -190,12 +181,7 @@ struct ShowPage {
 }
 
 /// An entry, and the facility's staff on Kumanet (R12.1 → R5.2).
-pub async fn show_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let e = r.resource.clone().ok_or(WebError::NotFound)?;
+pub async fn show_get(State(app): State<App>, ctx: Ctx, Resource(e): Resource) -> Result<Response, WebError> {
     let staff: Vec<UserListItem> = match &e.f.facility_id {
         Some(fid) => app
             .store
@@ -304,16 +290,12 @@ async fn form_page(
     Ok(if failed { unprocessable(resp) } else { resp })
 }
 
-pub async fn new_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn new_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let input = EntryInput { confirmed_on: dir::today(&ctx), ..EntryInput::default() };
     form_page(&app, &ctx, "地域資源の登録", "/resources".into(), &input, FieldErrors::default()).await
 }
 
-pub async fn create_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn create_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let input: EntryInput = parse_form(&body)?;
     match dir::create(&app, &ctx, &input).await {
         Ok(id) => Ok(Redirect::to(&format!("/resources/{id}")).into_response()),
@@ -324,12 +306,7 @@ pub async fn create_post(
     }
 }
 
-pub async fn edit_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let e = r.resource.clone().ok_or(WebError::NotFound)?;
+pub async fn edit_get(State(app): State<App>, ctx: Ctx, Resource(e): Resource) -> Result<Response, WebError> {
     let (kinds, areas) = dir::terms(&app).await?;
     let input = dir::input_of(&e, &kinds, &areas);
     form_page(&app, &ctx, "地域資源の変更", format!("/resources/{}", e.id), &input, FieldErrors::default()).await
@@ -337,11 +314,10 @@ pub async fn edit_get(
 
 pub async fn update_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Resource(e): Resource,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let e = r.resource.clone().ok_or(WebError::NotFound)?;
     let input: EntryInput = parse_form(&body)?;
     match dir::update(&app, &ctx, &e, &input).await {
         Ok(()) => Ok(Redirect::to(&format!("/resources/{}", e.id)).into_response()),
@@ -355,12 +331,11 @@ pub async fn update_post(
 /// R12.2: "this entry is as it says, today".
 pub async fn confirm_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Resource(e): Resource,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let e = r.resource.clone().ok_or(WebError::NotFound)?;
     dir::confirm(&app, &ctx, &e).await?;
     Ok(Redirect::to(&format!("/resources/{}", e.id)).into_response())
 }
@@ -386,7 +361,7 @@ impl ImportPage {
     }
 }
 
-pub async fn import_get(Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn import_get(ctx: Ctx) -> Result<Response, WebError> {
     Ok(render(&ImportPage {
         chrome: Chrome::new(&ctx, "地域資源のCSV取り込み"),
         report: None,
@@ -424,11 +399,7 @@ async fn read_import(req: Request) -> Result<(Vec<u8>, String), WebError> {
 
 /// R12.2: the dry run names every row that would be created, changed or refused (line, column,
 /// reason); nothing is written unless the whole file is valid or only the valid rows are asked for.
-pub async fn import_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    req: Request,
-) -> Result<Response, WebError> {
+pub async fn import_post(State(app): State<App>, ctx: Ctx, req: Request) -> Result<Response, WebError> {
     let (bytes, mode) = read_import(req).await?;
     let mode =
         ImportMode::from_code(&mode).ok_or_else(|| WebError::BadRequest("取り込み方を選んでください。".into()))?;
@@ -468,7 +439,7 @@ struct StalePage {
 }
 
 /// R12.2: entries not confirmed for a year, for the center to follow up.
-pub async fn stale_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn stale_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let entries = app.store.stale_directory_entries(&dir::stale_cutoff(&ctx)).await?;
     Ok(render(&StalePage {
         chrome: Chrome::new(&ctx, "1年以上確認されていない地域資源"),
@@ -491,7 +462,7 @@ impl TermsPage {
     }
 }
 
-pub async fn terms_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn terms_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     Ok(render(&TermsPage {
         chrome: Chrome::new(&ctx, "地域資源の種別と地区"),
         t: Terms::load(&app, &ctx).await?,
@@ -499,11 +470,7 @@ pub async fn terms_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -
     }))
 }
 
-pub async fn terms_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn terms_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: TermsForm = parse_form(&body)?;
     match dir::update_terms(&app, &ctx, &f).await {
         Ok(()) => Ok(Redirect::to("/center/resources/terms").into_response()),

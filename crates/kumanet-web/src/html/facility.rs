@@ -5,14 +5,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::people::{Profession, Role};
 use kumanet_store::{ApplicationItem, Facility, User, UserListItem, UserQuery};
 
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
-use crate::gate::{Ctx, Resolved};
+use crate::request::{Ctx, TargetFacility, TargetUser};
 use crate::service::admin::{self, audit_view, ChangeForm, Issued, ReasonForm};
 use crate::service::PersonForm;
 use crate::App;
@@ -35,20 +34,11 @@ impl StaffPage {
     }
 }
 
-fn facility_of(r: &Resolved) -> Result<Facility, WebError> {
-    r.facility.clone().ok_or(WebError::NotFound)
-}
-
-fn user_of(r: &Resolved) -> Result<User, WebError> {
-    r.user.clone().ok_or(WebError::NotFound)
-}
-
 pub async fn staff_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(facility): TargetFacility,
 ) -> Result<Response, WebError> {
-    let facility = facility_of(&r)?;
     let admin::StaffView { staff, memberships } = admin::view_staff(&app, &ctx, &facility, false).await?;
     let mut pending = Vec::new();
     for item in app.store.pending_applications().await? {
@@ -104,11 +94,8 @@ pub fn person_new_page(ctx: &Ctx, facility: Facility, admin: bool, form: FormSta
     })
 }
 
-pub async fn staff_new_get(
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    Ok(person_new_page(&ctx, facility_of(&r)?, false, FormState::default()))
+pub async fn staff_new_get(ctx: Ctx, TargetFacility(facility): TargetFacility) -> Result<Response, WebError> {
+    Ok(person_new_page(&ctx, facility, false, FormState::default()))
 }
 
 #[derive(Template)]
@@ -122,11 +109,10 @@ pub struct IssuedPage {
 
 pub async fn staff_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetFacility(facility): TargetFacility,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let facility = facility_of(&r)?;
     let f: PersonForm = parse_form(&body)?;
     match admin::create_person(&app, &ctx, &facility, Role::Staff, &f).await {
         Ok(issued) => Ok(render(&IssuedPage {
@@ -165,11 +151,7 @@ fn change_page(ctx: &Ctx, user: User, form: FormState) -> Response {
     })
 }
 
-pub async fn change_get(
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let u = user_of(&r)?;
+pub async fn change_get(ctx: Ctx, TargetUser(u): TargetUser) -> Result<Response, WebError> {
     let form = FormState::with(&[
         ("name", &u.name),
         ("kana", &u.kana),
@@ -182,11 +164,10 @@ pub async fn change_get(
 
 pub async fn change_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let u = user_of(&r)?;
     let f: ChangeForm = parse_form(&body)?;
     match admin::file_change(&app, &ctx, &u, &f).await {
         Ok(_) => Ok(done(&ctx, &u, "変更届を提出しました", "在宅医療支援センターが承認すると、変更が反映されます。")),
@@ -208,24 +189,16 @@ struct DeletionPage {
     form: FormState,
 }
 
-pub async fn deletion_get(
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    Ok(render(&DeletionPage {
-        chrome: Chrome::new(&ctx, "削除届(様式2)"),
-        user: user_of(&r)?,
-        form: FormState::default(),
-    }))
+pub async fn deletion_get(ctx: Ctx, TargetUser(user): TargetUser) -> Result<Response, WebError> {
+    Ok(render(&DeletionPage { chrome: Chrome::new(&ctx, "削除届(様式2)"), user, form: FormState::default() }))
 }
 
 pub async fn deletion_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let u = user_of(&r)?;
     let f: ReasonForm = parse_form(&body)?;
     match admin::file_deletion(&app, &ctx, &u, &f).await {
         Ok(_) => Ok(done(
@@ -245,11 +218,10 @@ pub async fn deletion_post(
 
 pub async fn suspend_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let u = user_of(&r)?;
     let f: ReasonForm = parse_form(&body)?;
     match admin::suspend(&app, &ctx, &u, &f).await {
         Ok(n) => Ok(done(
@@ -270,11 +242,10 @@ pub async fn suspend_post(
 
 pub async fn reset_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let u = user_of(&r)?;
     let f: ReasonForm = parse_form(&body)?;
     let password = admin::reset_password(&app, &ctx, &u, &f).await?;
     Ok(render(&IssuedPage {
@@ -304,12 +275,7 @@ struct FormsPage {
 
 /// R6.2: the printable, pre-filled 様式2 (application / change / deletion) and 様式3 (pledge),
 /// as filed electronically.
-pub async fn forms_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let user = user_of(&r)?;
+pub async fn forms_get(State(app): State<App>, ctx: Ctx, TargetUser(user): TargetUser) -> Result<Response, WebError> {
     let facility = match &user.facility_id {
         Some(f) => app.store.facility(f).await?,
         None => None,

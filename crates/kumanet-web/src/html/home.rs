@@ -3,14 +3,13 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::Extension;
 use kumanet_core::people::{Role, UserStatus};
 use kumanet_store::{Notification, UserListItem};
 use serde::Deserialize;
 
 use super::{jst, render, Chrome};
 use crate::error::WebError;
-use crate::gate::Ctx;
+use crate::request::Ctx;
 use crate::App;
 
 #[derive(Template)]
@@ -35,7 +34,7 @@ struct HomePage {
     family_group: Option<String>,
 }
 
-pub async fn home_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn home_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
     let is_center = u.role == Role::Center;
     let pending_applications = if is_center { app.store.pending_applications().await?.len() } else { 0 };
@@ -118,7 +117,7 @@ struct ProfilePage {
 
 pub async fn profile_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     axum::extract::Query(q): axum::extract::Query<ProfileQuery>,
 ) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
@@ -155,17 +154,13 @@ pub struct NoticeForm {
 }
 
 /// How one is told of new posts by e-mail (the mail never holds patient information).
-pub async fn notices_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: axum::body::Bytes,
-) -> Result<Response, WebError> {
+pub async fn notices_post(State(app): State<App>, ctx: Ctx, body: axum::body::Bytes) -> Result<Response, WebError> {
     let f: NoticeForm = super::parse_form(&body)?;
     let mode = kumanet_core::policy::notice::NoticeMode::from_code(f.notice_mode.trim())
         .ok_or_else(|| WebError::BadRequest("通知の受け取り方を選んでください。".into()))?;
     let mut tx = app.store.begin().await?;
     tx.set_notice_mode(ctx.user_id(), mode).await?;
-    tx.audit(crate::gate::AuditTarget::details(
+    tx.audit(crate::request::AuditTarget::details(
         ctx.audit(kumanet_core::audit::AuditAction::NoticesChanged, kumanet_core::audit::AuditResult::Ok),
         serde_json::json!({ "mode": mode.code() }),
     ))
@@ -185,7 +180,7 @@ struct DirectoryPage {
 /// The staff directory: approved IDs of the region (name, kana, facility, profession).
 pub async fn directory_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     Query(q): Query<crate::query::TextQuery>,
 ) -> Result<Response, WebError> {
     let people = crate::service::admin::search_staff_directory(&app, &ctx, &q.q, false).await?;

@@ -21,7 +21,7 @@ use kumanet_core::people::{Role, UserStatus};
 use serde::de::DeserializeOwned;
 
 use crate::error::{FieldErrors, WebError};
-use crate::gate::Ctx;
+use crate::request::Ctx;
 
 /// What every page shows around its content: region, who is signed in, the menu, logout.
 pub struct Chrome {

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::people::UserStatus;
 use kumanet_core::policy::patient::{ConsentState, Consenter, EligibilityBasis, Sex};
@@ -17,8 +16,8 @@ use serde::Deserialize;
 use super::facility::unprocessable;
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
-use crate::gate::{Ctx, Resolved};
 use crate::query::TextQuery;
+use crate::request::{Ctx, GroupInvitation, Patient};
 use crate::room::Room;
 use crate::service::patients::{self, AnswerForm, ConsentInput, DelegationForm, InviteForm, NoteForm, PatientForm};
 use crate::service::posts::View;
@@ -34,11 +33,7 @@ struct ListPage {
 }
 
 /// The patients one may see (attending, delegated facility, member), searchable by name or kana.
-pub async fn list_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<TextQuery>,
-) -> Result<Response, WebError> {
+pub async fn list_get(State(app): State<App>, ctx: Ctx, Query(q): Query<TextQuery>) -> Result<Response, WebError> {
     let u = ctx.user.clone().ok_or(WebError::NotFound)?;
     let text = q.q.trim().to_string();
     let patients = patients::list_visible(&app, &ctx, &text, false).await?;
@@ -64,15 +59,11 @@ fn new_page(ctx: &Ctx, form: FormState) -> Response {
     })
 }
 
-pub async fn new_get(Extension(ctx): Extension<Ctx>) -> Response {
+pub async fn new_get(ctx: Ctx) -> Response {
     new_page(&ctx, FormState::with(&[("basis", "home_visits")]))
 }
 
-pub async fn create_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn create_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: PatientForm = parse_form(&body)?;
     match patients::register(&app, &ctx, &f).await {
         Ok(id) => Ok(Redirect::to(&format!("/patients/{id}")).into_response()),
@@ -113,12 +104,8 @@ async fn show_page(app: &App, ctx: &Ctx, p: Arc<PatientContext>, form: FormState
     }))
 }
 
-pub async fn show_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    show_page(&app, &ctx, r.patient_ctx()?, FormState::default()).await
+pub async fn show_get(State(app): State<App>, ctx: Ctx, Patient(patient): Patient) -> Result<Response, WebError> {
+    show_page(&app, &ctx, patient, FormState::default()).await
 }
 
 #[derive(Template)]
@@ -141,12 +128,7 @@ fn consent_page(ctx: &Ctx, p: Arc<PatientContext>, form: FormState) -> Response 
     })
 }
 
-pub async fn consent_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+pub async fn consent_get(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> Result<Response, WebError> {
     patients::open_consent_form(&app, &ctx, &p).await?;
     let today = crate::jst::iso_date_jst(ctx.now);
     let form =
@@ -157,11 +139,10 @@ pub async fn consent_get(
 /// R4.1: the consent record, with an optional scan (PDF, JPEG or PNG, ≤ 10 MB).
 pub async fn consent_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let mut input = ConsentInput::default();
     let mut typed: Vec<(String, String)> = Vec::new();
     let bad = |_| WebError::BadRequest("送信内容を読み取れませんでした。ファイルは10MBまでです。".into());
@@ -198,11 +179,10 @@ pub async fn consent_post(
 
 pub async fn withdraw_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     match patients::withdraw_consent(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
@@ -226,12 +206,7 @@ struct Form1Page {
 }
 
 /// R4.2: the printable, pre-filled consent form (様式1).
-pub async fn form1_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
+pub async fn form1_get(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> Result<Response, WebError> {
     let me = ctx.user.clone().ok_or(WebError::NotFound)?;
     let explainer_facility = match &me.facility_id {
         Some(f) => app.store.facility(f).await?.map(|f| f.name).unwrap_or_default(),
@@ -261,11 +236,10 @@ struct ScanPage {
 /// R4.1, R9.3: the signed form's pages, cleaned and watermarked per view (each image audited).
 pub async fn scan_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     Path((_, consent_id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let consent = patients::view_consent_scan_pages(&app, &ctx, &p, &consent_id).await?;
     Ok(render(&ScanPage {
         chrome: Chrome::new(&ctx, "署名された同意書"), patient_id: p.patient.id.clone(), consent
@@ -275,22 +249,20 @@ pub async fn scan_get(
 /// R4.1, R9.3: one page of the signed form, as a JPEG with the viewer's name and the time.
 pub async fn scan_page_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     Path((_, consent_id, page)): Path<(String, String, i64)>,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let marked = patients::view_consent_scan(&app, &ctx, &p, &consent_id, page).await?;
     Ok(crate::html::posts::inline_jpeg(marked))
 }
 
 pub async fn delegation_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: DelegationForm = parse_form(&body)?;
     match patients::delegate(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/patients/{}", p.patient.id)).into_response()),
@@ -303,11 +275,10 @@ pub async fn delegation_post(
 
 pub async fn group_create_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let _: NoteForm = parse_form(&body)?;
     let id = patients::create_group(&app, &ctx, &p).await?;
     Ok(Redirect::to(&format!("/groups/{id}")).into_response())
@@ -422,20 +393,19 @@ async fn group_page(
 
 pub async fn group_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(patient): Patient,
     Query(q): Query<GroupQuery>,
 ) -> Result<Response, WebError> {
-    group_page(&app, &ctx, r.patient_ctx()?, q.q, FormState::default(), q.before, q.invitee.as_deref()).await
+    group_page(&app, &ctx, patient, q.q, FormState::default(), q.before, q.invitee.as_deref()).await
 }
 
 pub async fn invite_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: InviteForm = parse_form(&body)?;
     match patients::invite(&app, &ctx, &p, &f).await {
         Ok(_) => {
@@ -450,12 +420,11 @@ pub async fn invite_post(
 
 pub async fn remove_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     Path((_, user_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let _: NoteForm = parse_form(&body)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
     Ok(Redirect::to(&format!("/groups/{}", p.group.as_ref().map_or("", |g| g.id.as_str()))).into_response())
@@ -463,11 +432,10 @@ pub async fn remove_post(
 
 pub async fn leave_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
     Ok(super::message(
@@ -487,7 +455,7 @@ struct InvitationsPage {
     boards: Vec<kumanet_store::BoardInvitation>,
 }
 
-pub async fn invitations_get(State(app): State<App>, Extension(ctx): Extension<Ctx>) -> Result<Response, WebError> {
+pub async fn invitations_get(State(app): State<App>, ctx: Ctx) -> Result<Response, WebError> {
     let invitations = app
         .store
         .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
@@ -508,10 +476,9 @@ struct InvitationPage {
 
 pub async fn invitation_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    GroupInvitation(inv): GroupInvitation,
 ) -> Result<Response, WebError> {
-    let inv = r.invitation.clone().ok_or(WebError::NotFound)?;
     patients::audit_invitations_read(&app, &ctx, Some(&inv), 1).await?;
     let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
     Ok(render(&InvitationPage {
@@ -524,11 +491,10 @@ pub async fn invitation_get(
 
 pub async fn invitation_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    GroupInvitation(inv): GroupInvitation,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let inv = r.invitation.clone().ok_or(WebError::NotFound)?;
     let f: AnswerForm = parse_form(&body)?;
     match patients::answer(&app, &ctx, &inv, &f).await {
         Ok(true) => Ok(Redirect::to(&format!("/groups/{}", inv.group_id)).into_response()),
@@ -565,11 +531,10 @@ struct SharedPage {
 /// R5.3: the part shared with the patient and family: members by name and profession only.
 pub async fn shared_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     Query(q): Query<crate::query::BeforeQuery>,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let v = patients::read_shared(&app, &p).await?;
     let view = View { action: AuditAction::SharedPartViewed, details: v.audit_details(false) };
     let tl = super::posts::timeline(&app, &ctx, &Room::Group(p.clone()), Part::Shared, q.before, view).await?;
@@ -605,11 +570,10 @@ async fn group_with_errors(
 
 pub async fn family_propose_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: NoteForm = parse_form(&body)?;
     match patients::propose_family(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(back_to_group(&p)),
@@ -619,11 +583,10 @@ pub async fn family_propose_post(
 
 pub async fn family_vote_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: patients::VoteForm = parse_form(&body)?;
     match patients::vote_family(&app, &ctx, &p, &f).await {
         Ok(()) => Ok(back_to_group(&p)),
@@ -644,11 +607,10 @@ struct FamilyIssuedPage {
 /// R5.3: the account, and a printable invitation letter with the one-time password.
 pub async fn family_account_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    Patient(p): Patient,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let p = r.patient_ctx()?;
     let f: patients::FamilyForm = parse_form(&body)?;
     match patients::create_family_account(&app, &ctx, &p, &f).await {
         Ok(issued) => Ok(render(&FamilyIssuedPage {

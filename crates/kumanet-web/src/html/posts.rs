@@ -13,7 +13,6 @@ use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::authz::decide;
 use kumanet_core::policy::post::{Part, Segment};
@@ -24,8 +23,8 @@ use tokio::sync::broadcast;
 use super::facility::unprocessable;
 use super::{parse_form, render, Chrome, FormState};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{Ctx, Resolved};
 use crate::live::{LiveEvent, LiveKind};
+use crate::request::{AttachmentRef, Ctx, InRoom, PostRef};
 pub use crate::room::part_url;
 use crate::room::Room;
 use crate::service::admin::audit_view;
@@ -263,14 +262,12 @@ fn post_composer<'a>(room: &'a Room, meta: &PostMeta) -> Composer<'a> {
     }
 }
 
-async fn preview(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let room = r.room()?;
+async fn preview(app: App, ctx: Ctx, room: Room, part: Part, req: Request) -> Result<Response, WebError> {
     let (f, files) = read_compose(req).await?;
     room_composer(&room, part)?.preview(&app, &ctx, f, files).await
 }
 
-async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> Result<Response, WebError> {
-    let room = r.room()?;
+async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, req: Request) -> Result<Response, WebError> {
     let (f, files) = read_compose(req).await?;
     let composer = room_composer(&room, part)?;
     // New files are shown in a preview first: nothing is confirmed unseen.
@@ -283,8 +280,8 @@ async fn confirm(app: App, ctx: Ctx, r: Resolved, part: Part, req: Request) -> R
 
 pub async fn preview_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     preview(app, ctx, r, Part::Professional, req).await
@@ -292,8 +289,8 @@ pub async fn preview_post(
 
 pub async fn confirm_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     confirm(app, ctx, r, Part::Professional, req).await
@@ -301,8 +298,8 @@ pub async fn confirm_post(
 
 pub async fn shared_preview_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     preview(app, ctx, r, Part::Shared, req).await
@@ -310,8 +307,8 @@ pub async fn shared_preview_post(
 
 pub async fn shared_confirm_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     confirm(app, ctx, r, Part::Shared, req).await
@@ -319,8 +316,8 @@ pub async fn shared_confirm_post(
 
 pub async fn board_preview_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     preview(app, ctx, r, Part::Board, req).await
@@ -328,8 +325,8 @@ pub async fn board_preview_post(
 
 pub async fn board_confirm_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(r): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
     confirm(app, ctx, r, Part::Board, req).await
@@ -347,12 +344,11 @@ struct ShowPage {
 /// One post, every confirmed version with its hash, who read it and who acknowledged it.
 pub async fn show_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
+    InRoom(room): InRoom,
 ) -> Result<Response, WebError> {
-    let room = r.room()?;
-    let meta = r.post_meta()?;
-    let (card, versions) = posts::open(&app, &ctx, &room, meta, false).await?;
+    let (card, versions) = posts::open(&app, &ctx, &room, &meta, false).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(&ctx, "投稿と履歴"),
         back_url: format!("{}#post-{}", part_url(&meta.room_id, meta.part), meta.id),
@@ -363,41 +359,39 @@ pub async fn show_get(
 
 pub async fn edit_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
+    InRoom(room): InRoom,
 ) -> Result<Response, WebError> {
-    let room = r.room()?;
-    let meta = r.post_meta()?;
-    let body = posts::open_for_edit(&app, &ctx, &room, meta).await?;
+    let body = posts::open_for_edit(&app, &ctx, &room, &meta).await?;
     let f = PostForm { body, ..PostForm::default() };
-    Ok(post_composer(&room, meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
+    Ok(post_composer(&room, &meta).page(&ctx, "投稿の修正", &f, None, FieldErrors::default()))
 }
 
 pub async fn edit_preview_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(post): PostRef,
+    InRoom(room): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
-    let room = r.room()?;
     let (f, files) = read_compose(req).await?;
-    post_composer(&room, r.post_meta()?).preview(&app, &ctx, f, files).await
+    post_composer(&room, &post).preview(&app, &ctx, f, files).await
 }
 
 pub async fn edit_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
+    InRoom(room): InRoom,
     req: Request,
 ) -> Result<Response, WebError> {
-    let room = r.room()?;
-    let meta = r.post_meta()?;
     let (f, files) = read_compose(req).await?;
-    let composer = post_composer(&room, meta);
+    let composer = post_composer(&room, &meta);
     if !files.is_empty() {
         return composer.preview(&app, &ctx, f, files).await;
     }
-    let result = posts::edit(&app, &ctx, &room, meta, &f).await;
+    let result = posts::edit(&app, &ctx, &room, &meta, &f).await;
     match result {
         Ok(Outcome::Confirmed { .. }) => Ok(Redirect::to(&format!("/posts/{}", meta.id)).into_response()),
         other => composer.outcome(&app, &ctx, other, &f).await,
@@ -417,37 +411,36 @@ fn back_to_post(meta: &PostMeta) -> Response {
 
 pub async fn delete_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
+    InRoom(room): InRoom,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = r.post_meta()?;
-    posts::delete(&app, &ctx, &r.room()?, meta).await?;
-    Ok(back_to_post(meta))
+    posts::delete(&app, &ctx, &room, &meta).await?;
+    Ok(back_to_post(&meta))
 }
 
 pub async fn ack_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
+    InRoom(room): InRoom,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = r.post_meta()?;
-    posts::ack(&app, &ctx, &r.room()?, meta).await?;
-    Ok(back_to_post(meta))
+    posts::ack(&app, &ctx, &room, &meta).await?;
+    Ok(back_to_post(&meta))
 }
 
 /// Sent by the page when a live post has been shown: the reader's cursor moves to it.
 pub async fn read_post(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    PostRef(meta): PostRef,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let _: CsrfOnly = parse_form(&body)?;
-    let meta = r.post_meta()?;
     posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -462,8 +455,7 @@ struct CardFragment {
 /// The live stream of one part of a group or a board (Server-Sent Events). Each event is
 /// rendered for this viewer, after checking again that they may still see the part; a removed
 /// member's stream ends at once, a lagging one is told to reload.
-async fn live(app: App, ctx: Ctx, r: Resolved, part: Part) -> Result<Response, WebError> {
-    let at = r.room()?;
+async fn live(app: App, ctx: Ctx, at: Room, part: Part) -> Result<Response, WebError> {
     let room = at.id()?.to_string();
     let rx = app.live.subscribe(&room, part);
     audit_view(
@@ -562,27 +554,15 @@ impl Stream {
     }
 }
 
-pub async fn live_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
+pub async fn live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
     live(app, ctx, r, Part::Professional).await
 }
 
-pub async fn shared_live_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
+pub async fn shared_live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
     live(app, ctx, r, Part::Shared).await
 }
 
-pub async fn board_live_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
-) -> Result<Response, WebError> {
+pub async fn board_live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
     live(app, ctx, r, Part::Board).await
 }
 
@@ -598,11 +578,11 @@ struct AttachmentPage {
 /// R9.3: an attachment's pages, inline; no download is offered anywhere.
 pub async fn attachment_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(room): InRoom,
+    AttachmentRef(a): AttachmentRef,
 ) -> Result<Response, WebError> {
-    let a = r.attachment.clone().ok_or(WebError::NotFound)?;
-    attachments::open(&app, &ctx, &r.room()?, &a).await?;
+    attachments::open(&app, &ctx, &room, &a).await?;
     let back_url = match &a.post_id {
         Some(post) => format!("/posts/{post}"),
         None => part_url(&a.room_id, a.part),
@@ -627,21 +607,21 @@ pub(crate) fn inline_jpeg(bytes: Vec<u8>) -> Response {
 
 pub async fn attachment_thumb_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(room): InRoom,
+    AttachmentRef(a): AttachmentRef,
 ) -> Result<Response, WebError> {
-    let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, &r.room()?, a, Which::Thumb).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, &room, &a, Which::Thumb).await?))
 }
 
 pub async fn attachment_page_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(r): Extension<Resolved>,
+    ctx: Ctx,
+    InRoom(room): InRoom,
+    AttachmentRef(a): AttachmentRef,
     Path((_, page)): Path<(String, i64)>,
 ) -> Result<Response, WebError> {
-    let a = r.attachment.as_ref().ok_or(WebError::NotFound)?;
-    Ok(inline_jpeg(attachments::view(&app, &ctx, &r.room()?, a, Which::Page(page)).await?))
+    Ok(inline_jpeg(attachments::view(&app, &ctx, &room, &a, Which::Page(page)).await?))
 }
 
 #[derive(Template)]
@@ -662,7 +642,7 @@ impl SearchPage {
 /// Search within one's groups: Japanese substrings, one character and up; matches marked.
 pub async fn search_get(
     State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
+    ctx: Ctx,
     axum::extract::Query(q): axum::extract::Query<crate::query::TextQuery>,
 ) -> Result<Response, WebError> {
     let (found, error) = match posts::search(&app, &ctx, &q.q, false).await {

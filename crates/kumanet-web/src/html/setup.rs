@@ -4,14 +4,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use kumanet_core::people::Profession;
 use serde::Deserialize;
 
 use super::facility::unprocessable;
 use super::{options, parse_form, render, Chrome, FormState, Opt};
 use crate::error::WebError;
-use crate::gate::Ctx;
+use crate::request::Ctx;
 use crate::service::accounts::{self, SetupForm};
 use crate::App;
 
@@ -39,11 +38,7 @@ fn page(ctx: &Ctx, token: String, form: FormState) -> Response {
     })
 }
 
-pub async fn setup_get(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, WebError> {
+pub async fn setup_get(State(app): State<App>, ctx: Ctx, Query(q): Query<TokenQuery>) -> Result<Response, WebError> {
     if app.store.center_exists().await? {
         return Ok(super::message(
             &ctx,
@@ -60,11 +55,7 @@ pub async fn setup_get(
     Ok(page(&ctx, q.token, FormState::with(&[("profession", "clerk")])))
 }
 
-pub async fn setup_post(
-    State(app): State<App>,
-    Extension(ctx): Extension<Ctx>,
-    body: Bytes,
-) -> Result<Response, WebError> {
+pub async fn setup_post(State(app): State<App>, ctx: Ctx, body: Bytes) -> Result<Response, WebError> {
     let f: SetupForm = parse_form(&body)?;
     match accounts::setup(&app, &ctx, &f).await {
         Ok(()) => Ok(super::message(

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::{default_purpose, new_id, parse_person, throttle, PersonForm, POLICY_TEXT};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
 use crate::passwords::{random_token, token_hash};
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 /// First run: a token valid for 24 hours, printed by `serve` on an empty database.

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::{new_id, parse_person, required_text, PersonForm};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
 use crate::passwords::issue_password;
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::new_id;
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
+use crate::request::{AuditTarget, Ctx};
 use crate::room::Room;
 use crate::App;
 

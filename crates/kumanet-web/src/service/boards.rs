@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{new_id, required_text};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
 use crate::live::{LiveEvent, Outbox};
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 /// A new board (pages and API).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::new_id;
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 /// Results per page of a search.

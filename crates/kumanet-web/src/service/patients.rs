@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{attachments, new_id, required_text};
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::new_id;
 use crate::error::{FieldErrors, WebError};
-use crate::gate::{AuditTarget, Ctx};
 use crate::live::{LiveEvent, LiveKind, Outbox};
+use crate::request::{AuditTarget, Ctx};
 use crate::room::Room;
 use crate::App;
 

@@ -10,8 +10,8 @@ use kumanet_store::{NewAudit, Tx, User};
 
 use super::new_id;
 use crate::error::WebError;
-use crate::gate::{AuditTarget, Ctx};
 use crate::passwords::token_hash;
+use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 /// Rows of failures kept at most (the oldest unlocked ones go first; by age, never by ID).
