@@ -2,9 +2,6 @@
 //! (`routes`), server-rendered Japanese pages (`html`) and the JSON API (`api`).
 
 pub mod api;
-pub mod api_boards;
-pub mod api_directory;
-pub mod api_posts;
 pub mod body;
 pub mod clock;
 pub mod error;

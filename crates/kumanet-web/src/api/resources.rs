@@ -4,19 +4,18 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use kumanet_core::policy::directory::{days_label, is_stale, EntryInput, Term};
 use kumanet_store::DirectoryEntry;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::ApiResult;
 use crate::error::{ApiError, WebError};
 use crate::request::{Ctx, Resource};
 use crate::service::directory::{self as dir, ImportMode, RowAction, SearchForm, PAGE};
 use crate::App;
-
-type ApiResult = Result<Response, ApiError>;
 
 fn term(terms: &[Term], code: &str) -> Value {
     if code.is_empty() {
@@ -61,13 +60,13 @@ pub async fn entry(State(app): State<App>, ctx: Ctx, Resource(e): Resource) -> A
 }
 
 pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
-    let input: EntryInput = crate::api::body(&bytes)?;
+    let input: EntryInput = super::body(&bytes)?;
     let id = dir::create(&app, &ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({ "resource_id": id }))).into_response())
 }
 
 pub async fn update(State(app): State<App>, ctx: Ctx, Resource(e): Resource, bytes: Bytes) -> ApiResult {
-    let input: EntryInput = crate::api::body(&bytes)?;
+    let input: EntryInput = super::body(&bytes)?;
     dir::update(&app, &ctx, &e, &input).await?;
     Ok(Json(json!({ "resource_id": e.id })).into_response())
 }

@@ -1,19 +1,17 @@
 //! The JSON twins of the board pages (R5.4, R12.3): one's boards, a new board, invitations and
-//! answers, removal and leaving. A board's posts go through `api_posts` like a group's.
+//! answers, removal and leaving. A board's posts go through `api::posts` like a group's.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use super::ApiResult;
 use crate::request::{Board, BoardInvitationRef, Ctx};
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::App;
-
-type ApiResult = Result<Response, ApiError>;
 
 fn invitation_json(i: &kumanet_store::BoardInvitation) -> Value {
     json!({ "id": i.id, "board_id": i.board_id, "board_name": i.board_name, "purpose": i.board_purpose,
@@ -34,7 +32,7 @@ pub async fn list(State(app): State<App>, ctx: Ctx) -> ApiResult {
 }
 
 pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
-    let f: BoardForm = crate::api::body(&bytes)?;
+    let f: BoardForm = super::body(&bytes)?;
     let id = boards::create(&app, &ctx, &f).await?;
     Ok((StatusCode::CREATED, Json(json!({ "board_id": id }))).into_response())
 }
@@ -53,7 +51,7 @@ pub async fn board(State(app): State<App>, ctx: Ctx, Board(b): Board) -> ApiResu
 }
 
 pub async fn invite(State(app): State<App>, ctx: Ctx, Board(board): Board, bytes: Bytes) -> ApiResult {
-    let f: BoardInviteForm = crate::api::body(&bytes)?;
+    let f: BoardInviteForm = super::body(&bytes)?;
     let id = boards::invite(&app, &ctx, board.as_ref(), &f).await?;
     Ok((StatusCode::CREATED, Json(json!({ "invitation_id": id }))).into_response())
 }
@@ -83,7 +81,7 @@ pub async fn invitation_answer(
     BoardInvitationRef(inv): BoardInvitationRef,
     bytes: Bytes,
 ) -> ApiResult {
-    let f: BoardAnswerForm = crate::api::body(&bytes)?;
+    let f: BoardAnswerForm = super::body(&bytes)?;
     let accepted = boards::answer(&app, &ctx, &inv, &f).await?;
     Ok(Json(json!({ "state": if accepted { "accepted" } else { "declined" }, "board_id": inv.board_id }))
         .into_response())

@@ -4,21 +4,20 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use kumanet_core::audit::AuditAction;
 use kumanet_core::policy::post::Part;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::ApiResult;
 use crate::error::{ApiError, WebError};
 use crate::query::{BeforeQuery, TextQuery};
 use crate::request::{Ctx, InRoom, PostRef};
 use crate::room::Room;
 use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
-
-type ApiResult = Result<Response, ApiError>;
 
 /// The body of a post (R10.6: `confirm` must be true; R10.4: the warned patients confirmed).
 #[derive(Debug, Deserialize)]
@@ -89,7 +88,7 @@ async fn list(app: App, ctx: Ctx, room: Room, part: Part, before: Option<i64>) -
 }
 
 async fn check(app: App, ctx: Ctx, room: Room, bytes: Bytes) -> ApiResult {
-    let f: ApiPost = crate::api::body(&bytes)?;
+    let f: ApiPost = super::body(&bytes)?;
     let d = posts::check(&app, &ctx, &room, &f.body).await?;
     Ok(Json(draft_json(&d)).into_response())
 }
@@ -121,7 +120,7 @@ fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
 }
 
 async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, bytes: Bytes) -> ApiResult {
-    let f: ApiPost = crate::api::body(&bytes)?;
+    let f: ApiPost = super::body(&bytes)?;
     require_confirm(&f)?;
     outcome(posts::confirm(&app, &ctx, &room, part, &f.form()).await, StatusCode::CREATED)
 }
@@ -191,7 +190,7 @@ pub async fn post_edit(
     InRoom(room): InRoom,
     bytes: Bytes,
 ) -> ApiResult {
-    let f: ApiPost = crate::api::body(&bytes)?;
+    let f: ApiPost = super::body(&bytes)?;
     require_confirm(&f)?;
     outcome(posts::edit(&app, &ctx, &room, &post, &f.form()).await, StatusCode::OK)
 }
