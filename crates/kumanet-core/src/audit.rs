@@ -97,6 +97,7 @@ labelled_enum! {
 /// One row of the audit log. `details` is JSON with ids and hashes only: never a password,
 /// a session token or the content of patient information.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     pub seq: i64,
     pub ts: Micros,

@@ -82,6 +82,7 @@ labelled_enum! {
 /// A login id: 3–32 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
 /// starting with a letter. Parsed once; the only way to get one is `parse`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginId(String);
 
 impl LoginId {

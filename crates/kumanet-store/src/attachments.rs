@@ -8,6 +8,7 @@ use crate::db::{on_read, on_tx, RowExt};
 use crate::{Result, Store, StoreError, Tx};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentMeta {
     pub id: String,
     pub post_id: Option<String>,

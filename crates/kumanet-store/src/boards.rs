@@ -10,6 +10,7 @@ use crate::patients::row_to_member;
 use crate::{Member, Result, Store, Tx};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Board {
     pub id: String,
     pub name: String,
@@ -28,6 +29,7 @@ pub struct BoardContext {
 
 /// A board on its member's list: how many members, how many posts by others unread.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardSummary {
     pub board: Board,
     pub manager: bool,
@@ -37,12 +39,14 @@ pub struct BoardSummary {
 
 /// An active member of a board: who, and whether they manage it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardMember {
     pub member: Member,
     pub manager: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardInvitation {
     pub id: String,
     pub board_id: String,

@@ -15,6 +15,7 @@ use crate::{Result, Store, Tx};
 
 /// An entry as it is shown: its checked content, and where it stands.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryEntry {
     pub id: String,
     pub f: EntryFields,

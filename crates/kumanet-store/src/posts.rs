@@ -14,6 +14,7 @@ use crate::{Result, Store, StoreError, Tx};
 
 /// Where a post is and who wrote it: what the gate needs to decide.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostMeta {
     pub id: String,
     pub seq: i64,
@@ -24,6 +25,7 @@ pub struct PostMeta {
 
 /// A post as members see it (the body of a deleted post is not handed out).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostView {
     pub id: String,
     pub seq: i64,
@@ -42,6 +44,7 @@ pub struct PostView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostVersion {
     pub version: i64,
     pub body: String,
@@ -50,6 +53,7 @@ pub struct PostVersion {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostAck {
     pub post_id: String,
     pub user_id: String,
@@ -59,6 +63,7 @@ pub struct PostAck {
 
 /// How far one member has read a room's part.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadMark {
     pub user_id: String,
     pub name: String,
@@ -336,6 +341,7 @@ impl Tx {
 /// A post found by search, with the name of its room: the patient whose group it is in, or the
 /// board's name (R5.4).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub post: PostView,
     pub room_name: String,

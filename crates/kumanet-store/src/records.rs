@@ -6,6 +6,7 @@ use kumanet_core::Micros;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facility {
     pub id: String,
     pub name: String,
@@ -28,6 +29,7 @@ pub struct NewFacility {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub login_id: String,
@@ -52,6 +54,7 @@ pub struct User {
 
 /// A user with the name of their facility, for lists and the directory.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserListItem {
     pub user: User,
     pub facility_name: Option<String>,
@@ -77,6 +80,7 @@ pub struct NewUser {
 /// The profile fields a change notification (様式2 変更届) may carry.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileChange {
     pub name: String,
     pub kana: String,
@@ -98,6 +102,7 @@ pub struct Session {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersion {
     pub version: i64,
     pub purpose: String,
@@ -106,6 +111,7 @@ pub struct PolicyVersion {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Application {
     pub id: String,
     pub kind: ApplicationKind,
@@ -124,6 +130,7 @@ pub struct Application {
 
 /// An application with what the center needs to decide it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationItem {
     pub application: Application,
     pub user: User,
@@ -132,6 +139,7 @@ pub struct ApplicationItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub id: String,
     pub body: String,
@@ -140,6 +148,7 @@ pub struct Notification {
 
 /// One row of the audit log as stored, with its chain hashes.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRow {
     pub record: kumanet_core::audit::AuditRecord,
     pub prev_hash: String,
@@ -147,6 +156,7 @@ pub struct AuditRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Patient {
     pub id: String,
     pub name: String,
@@ -181,6 +191,7 @@ pub struct NewPatient {
 
 /// A consent record (様式1). The scan itself is read separately, for inline display only.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     pub id: String,
     pub patient_id: String,
@@ -226,6 +237,7 @@ pub struct ConsentScan {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub id: String,
     pub patient_id: String,
@@ -234,6 +246,7 @@ pub struct Group {
 
 /// An active member of a group, as other members see them.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub user_id: String,
     pub name: String,
@@ -244,6 +257,7 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitation {
     pub id: String,
     pub group_id: String,
@@ -263,6 +277,7 @@ pub struct Invitation {
 
 /// R5.3: a proposal that the patient or family join, with each professional's answer.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FamilyProposal {
     pub id: String,
     pub group_id: String,
@@ -273,6 +288,7 @@ pub struct FamilyProposal {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FamilyVote {
     pub user_id: String,
     pub name: String,
@@ -282,6 +298,7 @@ pub struct FamilyVote {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FamilyMember {
     pub user_id: String,
     pub group_id: String,
@@ -291,6 +308,7 @@ pub struct FamilyMember {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovalRequest {
     pub id: String,
     pub group_id: String,

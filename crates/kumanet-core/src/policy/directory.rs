@@ -33,6 +33,7 @@ pub const STALE_AFTER_DAYS: i64 = 365;
 
 /// A kind or an area: a stable code and the label people read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Term {
     pub code: String,
     pub label: String,
@@ -79,6 +80,7 @@ pub struct EntryInput {
 
 /// A checked entry, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryFields {
     pub kind: String,
     pub name: String,

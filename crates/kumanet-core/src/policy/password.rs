@@ -70,6 +70,7 @@ fn load_common_passwords() -> HashSet<String> {
 
 /// R8.2: the password's tier, by length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PasswordTier {
     /// 8..=12 code points: expires after at most [`MAX_AGE_DAYS_LIMIT`] days.
     Short,

@@ -27,8 +27,10 @@ labelled_enum! {
     }
 }
 
-/// R4.1, R4.3: the state of a patient's consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// R4.1, R4.3: the state of a patient's consent (in the API: `missing`, `given`, `withdrawn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConsentState {
     /// No consent recorded: nothing may be shared (no group, no post).
     Missing,

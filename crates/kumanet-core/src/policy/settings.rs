@@ -10,6 +10,7 @@ use crate::{MICROS_PER_HOUR, MICROS_PER_MINUTE};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// The region's name, shown on every page.
     pub region_name: String,

@@ -3,57 +3,151 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::Json;
+use kumanet_core::people::Profession;
+use kumanet_store::BoardInvitation;
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-use super::ApiResult;
+use super::{Answered, Created, NoContent, Reply};
+use crate::jst::iso_utc;
 use crate::request::{Board, BoardInvitationRef, Ctx};
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
 use crate::App;
 
-fn invitation_json(i: &kumanet_store::BoardInvitation) -> Value {
-    json!({ "id": i.id, "board_id": i.board_id, "board_name": i.board_name, "purpose": i.board_purpose,
-        "inviter": { "id": i.inviter_id, "name": i.inviter_name, "facility": i.inviter_facility },
-        "state": i.state, "created_at": crate::jst::iso_utc(i.created_at) })
+/// An invitation to a board, as the invitee sees it (R5.4).
+#[derive(Serialize, ToSchema)]
+pub struct BoardInvitationJson {
+    pub id: String,
+    pub board_id: String,
+    pub board_name: String,
+    pub purpose: String,
+    pub inviter: Person,
+    /// pending, accepted, declined
+    pub state: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub facility: Option<String>,
+}
+
+fn invitation_json(i: &BoardInvitation) -> BoardInvitationJson {
+    BoardInvitationJson {
+        id: i.id.clone(),
+        board_id: i.board_id.clone(),
+        board_name: i.board_name.clone(),
+        purpose: i.board_purpose.clone(),
+        inviter: Person {
+            id: i.inviter_id.clone(),
+            name: i.inviter_name.clone(),
+            facility: i.inviter_facility.clone(),
+        },
+        state: i.state.clone(),
+        created_at: iso_utc(i.created_at),
+    }
+}
+
+/// A board on its member's list, with the posts by others not yet read.
+#[derive(Serialize, ToSchema)]
+pub struct BoardItem {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub members: i64,
+    pub unread: i64,
+    pub manager: bool,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyBoards {
+    pub boards: Vec<BoardItem>,
+    pub invitations: Vec<BoardInvitationJson>,
 }
 
 /// One's boards with their unread counts, and the invitations waiting.
-pub async fn list(State(app): State<App>, ctx: Ctx) -> ApiResult {
+pub async fn list(State(app): State<App>, ctx: Ctx) -> Answered<Reply<MyBoards>> {
     let (mine, invitations) = boards::list_mine(&app, &ctx, true).await?;
-    Ok(Json(json!({
-        "boards": mine.iter().map(|s| json!({ "id": s.board.id, "name": s.board.name, "purpose": s.board.purpose,
-            "members": s.members, "unread": s.unread, "manager": s.manager,
-            "created_at": crate::jst::iso_utc(s.board.created_at) })).collect::<Vec<_>>(),
-        "invitations": invitations.iter().map(invitation_json).collect::<Vec<_>>(),
+    Ok(Reply(MyBoards {
+        boards: mine
+            .iter()
+            .map(|s| BoardItem {
+                id: s.board.id.clone(),
+                name: s.board.name.clone(),
+                purpose: s.board.purpose.clone(),
+                members: s.members,
+                unread: s.unread,
+                manager: s.manager,
+                created_at: iso_utc(s.board.created_at),
+            })
+            .collect(),
+        invitations: invitations.iter().map(invitation_json).collect(),
     }))
-    .into_response())
 }
 
-pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct NewBoard {
+    pub board_id: String,
+}
+
+pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Created<NewBoard>> {
     let f: BoardForm = super::body(&bytes)?;
-    let id = boards::create(&app, &ctx, &f).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "board_id": id }))).into_response())
+    Ok(Created(NewBoard { board_id: boards::create(&app, &ctx, &f).await? }))
+}
+
+/// A board and its members.
+#[derive(Serialize, ToSchema)]
+pub struct BoardJson {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    /// Whether the asker manages it.
+    pub manager: bool,
+    pub members: Vec<BoardMemberJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BoardMemberJson {
+    pub user_id: String,
+    pub name: String,
+    pub profession: Option<Profession>,
+    pub facility: Option<String>,
+    pub manager: bool,
 }
 
 /// The board and its members (its posts: `GET /api/v1/boards/{board_id}/posts`).
-pub async fn board(State(app): State<App>, ctx: Ctx, Board(b): Board) -> ApiResult {
+pub async fn board(State(app): State<App>, ctx: Ctx, Board(b): Board) -> Answered<Reply<BoardJson>> {
     let members = boards::view_board(&app, &ctx, &b, true).await?.members;
-    Ok(Json(json!({
-        "id": b.board.id, "name": b.board.name, "purpose": b.board.purpose, "manager": b.is_manager,
-        "members": members.iter().map(|m| json!({ "user_id": m.member.user_id, "name": m.member.name,
-            "profession": m.member.profession.map(|p| p.code()), "facility": m.member.facility_name,
-            "manager": m.manager }))
-            .collect::<Vec<_>>(),
+    Ok(Reply(BoardJson {
+        id: b.board.id.clone(),
+        name: b.board.name.clone(),
+        purpose: b.board.purpose.clone(),
+        manager: b.is_manager,
+        members: members
+            .into_iter()
+            .map(|m| BoardMemberJson {
+                user_id: m.member.user_id,
+                name: m.member.name,
+                profession: m.member.profession,
+                facility: m.member.facility_name,
+                manager: m.manager,
+            })
+            .collect(),
     }))
-    .into_response())
 }
 
-pub async fn invite(State(app): State<App>, ctx: Ctx, Board(board): Board, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct Invited {
+    pub invitation_id: String,
+}
+
+pub async fn invite(State(app): State<App>, ctx: Ctx, Board(board): Board, bytes: Bytes) -> Answered<Created<Invited>> {
     let f: BoardInviteForm = super::body(&bytes)?;
-    let id = boards::invite(&app, &ctx, board.as_ref(), &f).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "invitation_id": id }))).into_response())
+    Ok(Created(Invited { invitation_id: boards::invite(&app, &ctx, board.as_ref(), &f).await? }))
 }
 
 pub async fn member_remove(
@@ -61,18 +155,25 @@ pub async fn member_remove(
     ctx: Ctx,
     Board(board): Board,
     Path((_, user_id)): Path<(String, String)>,
-) -> ApiResult {
+) -> Answered<NoContent> {
     boards::remove_member(&app, &ctx, board.as_ref(), &user_id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
-pub async fn leave(State(app): State<App>, ctx: Ctx, Board(board): Board) -> ApiResult {
+pub async fn leave(State(app): State<App>, ctx: Ctx, Board(board): Board) -> Answered<NoContent> {
     boards::leave(&app, &ctx, board.as_ref()).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
-pub async fn invitation(BoardInvitationRef(inv): BoardInvitationRef) -> ApiResult {
-    Ok(Json(invitation_json(&inv)).into_response())
+pub async fn invitation(BoardInvitationRef(inv): BoardInvitationRef) -> Answered<Reply<BoardInvitationJson>> {
+    Ok(Reply(invitation_json(&inv)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BoardAnswered {
+    /// accepted or declined
+    pub state: String,
+    pub board_id: String,
 }
 
 pub async fn invitation_answer(
@@ -80,11 +181,10 @@ pub async fn invitation_answer(
     ctx: Ctx,
     BoardInvitationRef(inv): BoardInvitationRef,
     bytes: Bytes,
-) -> ApiResult {
+) -> Answered<Reply<BoardAnswered>> {
     let f: BoardAnswerForm = super::body(&bytes)?;
     let accepted = boards::answer(&app, &ctx, &inv, &f).await?;
-    Ok(Json(json!({ "state": if accepted { "accepted" } else { "declined" }, "board_id": inv.board_id }))
-        .into_response())
+    Ok(Reply(BoardAnswered { state: if accepted { "accepted" } else { "declined" }.into(), board_id: inv.board_id }))
 }
 
 /// Request bodies for the OpenAPI document.

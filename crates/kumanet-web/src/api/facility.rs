@@ -4,23 +4,41 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use kumanet_core::people::Role;
+use kumanet_core::people::UserStatus;
 use kumanet_store::Facility;
-use serde_json::json;
+use kumanet_store::UserListItem;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{body, created, ok, ApiResult};
+use super::{body, Answered, Created, Reply};
 use crate::request::{Ctx, TargetFacility, TargetUser};
 use crate::service::admin::{self, ChangeForm, ReasonForm};
 use crate::service::PersonForm;
 use crate::App;
 
-pub(super) async fn create_person(app: &App, ctx: &Ctx, facility: Facility, role: Role, bytes: &Bytes) -> ApiResult {
+/// A new ID (R6.1): its one-time password, shown once, and whether the center must approve it.
+#[derive(Serialize, ToSchema)]
+pub struct Issued {
+    pub user_id: String,
+    pub login_id: String,
+    pub one_time_password: String,
+    pub status: UserStatus,
+}
+
+pub(super) async fn create_person(
+    app: &App,
+    ctx: &Ctx,
+    facility: Facility,
+    role: Role,
+    bytes: &Bytes,
+) -> Answered<Created<Issued>> {
     let f: PersonForm = body(bytes)?;
     let issued = admin::create_person(app, ctx, &facility, role, &f).await?;
-    created(json!({
-        "user_id": issued.user_id,
-        "login_id": issued.login_id,
-        "one_time_password": issued.password.expose(),
-        "status": if role == Role::Staff { "pending" } else { "approved" },
+    Ok(Created(Issued {
+        user_id: issued.user_id,
+        login_id: issued.login_id,
+        one_time_password: issued.password.expose().to_string(),
+        status: if role == Role::Staff { UserStatus::Pending } else { UserStatus::Approved },
     }))
 }
 
@@ -29,30 +47,72 @@ pub async fn staff_create(
     ctx: Ctx,
     TargetFacility(r): TargetFacility,
     bytes: Bytes,
-) -> ApiResult {
+) -> Answered<Created<Issued>> {
     create_person(&app, &ctx, r, Role::Staff, &bytes).await
 }
 
-pub async fn staff(State(app): State<App>, ctx: Ctx, TargetFacility(facility): TargetFacility) -> ApiResult {
-    ok(admin::view_staff(&app, &ctx, &facility, true).await?.staff)
+pub async fn staff(
+    State(app): State<App>,
+    ctx: Ctx,
+    TargetFacility(facility): TargetFacility,
+) -> Answered<Reply<Vec<UserListItem>>> {
+    Ok(Reply(admin::view_staff(&app, &ctx, &facility, true).await?.staff))
 }
 
-pub async fn user_change(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
+pub async fn user_change(
+    State(app): State<App>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
+    bytes: Bytes,
+) -> Answered<Created<Filed>> {
     let f: ChangeForm = body(&bytes)?;
-    created(json!({ "application_id": admin::file_change(&app, &ctx, &u, &f).await? }))
+    Ok(Created(Filed { application_id: admin::file_change(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_deletion(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
+pub async fn user_deletion(
+    State(app): State<App>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
+    bytes: Bytes,
+) -> Answered<Created<Filed>> {
     let f: ReasonForm = body(&bytes)?;
-    created(json!({ "application_id": admin::file_deletion(&app, &ctx, &u, &f).await? }))
+    Ok(Created(Filed { application_id: admin::file_deletion(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_suspend(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
+pub async fn user_suspend(
+    State(app): State<App>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
+    bytes: Bytes,
+) -> Answered<Reply<Suspended>> {
     let f: ReasonForm = body(&bytes)?;
-    ok(json!({ "sessions_ended": admin::suspend(&app, &ctx, &u, &f).await? }))
+    Ok(Reply(Suspended { sessions_ended: admin::suspend(&app, &ctx, &u, &f).await? }))
 }
 
-pub async fn user_reset(State(app): State<App>, ctx: Ctx, TargetUser(u): TargetUser, bytes: Bytes) -> ApiResult {
+pub async fn user_reset(
+    State(app): State<App>,
+    ctx: Ctx,
+    TargetUser(u): TargetUser,
+    bytes: Bytes,
+) -> Answered<Reply<PasswordReset>> {
     let f: ReasonForm = body(&bytes)?;
-    ok(json!({ "one_time_password": admin::reset_password(&app, &ctx, &u, &f).await? }))
+    Ok(Reply(PasswordReset { one_time_password: admin::reset_password(&app, &ctx, &u, &f).await? }))
+}
+
+/// An application filed with the center (様式2: a change or a deletion, R6.3).
+#[derive(Serialize, ToSchema)]
+pub struct Filed {
+    pub application_id: String,
+}
+
+/// R6.3: the user's sessions were ended with the suspension.
+#[derive(Serialize, ToSchema)]
+pub struct Suspended {
+    pub sessions_ended: u64,
+}
+
+/// R8.3: a new one-time password, to be changed at the next login.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordReset {
+    pub one_time_password: String,
 }

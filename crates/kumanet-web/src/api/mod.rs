@@ -19,9 +19,10 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{ApiError, WebError};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
 
-pub(crate) type ApiResult = Result<Response, ApiError>;
+use crate::error::{ApiError, WebError};
 
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
@@ -29,15 +30,6 @@ pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-pub(crate) fn ok<T: Serialize>(v: T) -> ApiResult {
-    Ok(Json(v).into_response())
-}
-
-pub(crate) fn created<T: Serialize>(v: T) -> ApiResult {
-    Ok((StatusCode::CREATED, Json(v)).into_response())
-}
-
-/// Every view of patient data is written down, as on the pages.
 /// A body for operations whose fields are all optional: empty means `{}`.
 pub(crate) fn body_or_empty<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -45,4 +37,113 @@ pub(crate) fn body_or_empty<T: DeserializeOwned + Default>(bytes: &Bytes) -> Res
     } else {
         body(bytes)
     }
+}
+
+/// The component schemas that answers refer to, collected while the document is built.
+pub type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// One documented answer of an operation: its status, what it means, and its JSON body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub description: &'static str,
+    pub schema: Option<RefOr<Schema>>,
+}
+
+/// What a handler answers when it succeeds, described from its type for the OpenAPI document
+/// (the refusals and errors every operation shares are described there once).
+pub trait Documented {
+    fn answers(schemas: &mut Schemas) -> Vec<Answer>;
+}
+
+/// The schema of a type, with the components it refers to added to `schemas`.
+pub fn schema_of<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    T::schemas(schemas);
+    T::schema()
+}
+
+/// 200 with a JSON body.
+pub struct Reply<T>(pub T);
+
+/// 201 with a JSON body: something was made.
+pub struct Created<T>(pub T);
+
+/// 204: done, nothing to say.
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+impl Documented for NoContent {
+    fn answers(_: &mut Schemas) -> Vec<Answer> {
+        vec![Answer { status: StatusCode::NO_CONTENT, description: "済みました", schema: None }]
+    }
+}
+
+/// What an API handler returns: a documented answer, or the shared error.
+pub type Answered<T> = Result<T, ApiError>;
+
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, Json(self.0)).into_response()
+    }
+}
+
+impl<T: ToSchema> Documented for Reply<T> {
+    fn answers(schemas: &mut Schemas) -> Vec<Answer> {
+        vec![Answer { status: StatusCode::OK, description: "成功", schema: Some(schema_of::<T>(schemas)) }]
+    }
+}
+
+impl<T: ToSchema> Documented for Created<T> {
+    fn answers(schemas: &mut Schemas) -> Vec<Answer> {
+        vec![Answer {
+            status: StatusCode::CREATED, description: "作成しました", schema: Some(schema_of::<T>(schemas))
+        }]
+    }
+}
+
+/// A handler of the API, seen by the route table: what its answer type documents.
+pub trait ApiHandler<Args> {
+    fn answers(schemas: &mut Schemas) -> Vec<Answer>;
+}
+
+macro_rules! api_handler {
+    ($($a:ident),*) => {
+        impl<F, Fut, R, $($a,)*> ApiHandler<($($a,)*)> for F
+        where
+            F: FnOnce($($a),*) -> Fut,
+            Fut: std::future::Future<Output = Result<R, ApiError>>,
+            R: Documented,
+        {
+            fn answers(schemas: &mut Schemas) -> Vec<Answer> {
+                R::answers(schemas)
+            }
+        }
+    };
+}
+api_handler!();
+api_handler!(A1);
+api_handler!(A1, A2);
+api_handler!(A1, A2, A3);
+api_handler!(A1, A2, A3, A4);
+api_handler!(A1, A2, A3, A4, A5);
+api_handler!(A1, A2, A3, A4, A5, A6);
+
+/// `{ "ok": true }`: the operation was done and there is nothing more to say.
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    pub ok: bool,
+}
+
+pub(crate) fn done() -> Answered<Reply<Done>> {
+    Ok(Reply(Done { ok: true }))
 }

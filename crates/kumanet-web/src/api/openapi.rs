@@ -1,7 +1,5 @@
 //! The OpenAPI 3.1 document of `/api/v1`, built from the route table so it cannot miss a route.
 
-use axum::response::IntoResponse;
-use axum::Json;
 use kumanet_core::policy::patient::{Consenter, EligibilityBasis, Sex};
 use serde_json::{json, Value};
 
@@ -123,6 +121,7 @@ fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
     let mut operation_ids = std::collections::HashSet::new();
+    let mut schemas: super::Schemas = Vec::new();
     for def in crate::routes::route_table() {
         if !def.path.starts_with("/api/v1/") {
             continue;
@@ -146,6 +145,7 @@ pub fn openapi_document() -> Value {
             "parameters": params,
             "responses": {
                 "200": { "description": "成功" },
+                "409": { "description": "いまの状態ではできません(削除済み・参加済みなど)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                 "201": { "description": "作成しました" },
                 "401": { "description": "ログインが必要です", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                 "403": { "description": "権限がありません(監査ログに記録されます)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
@@ -177,6 +177,20 @@ pub fn openapi_document() -> Value {
                 "headers": { "Retry-After": { "schema": { "type": "integer" }, "description": "再試行できるまでの秒数" } },
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
         }
+        if let Some(answers) = def.answers {
+            // The answers of a typed handler replace the generic ones.
+            if let Some(r) = op["responses"].as_object_mut() {
+                r.remove("200");
+                r.remove("201");
+            }
+            for a in answers(&mut schemas) {
+                let mut answer = json!({ "description": a.description });
+                if let Some(schema) = a.schema {
+                    answer["content"] = json!({ "application/json": { "schema": schema } });
+                }
+                op["responses"][a.status.as_str()] = answer;
+            }
+        }
         if let Some(schema) = request_schema(def.method.as_str(), def.path) {
             // A body whose fields are all optional may be left out.
             let required = schema["required"].as_array().is_some_and(|r| !r.is_empty());
@@ -207,19 +221,50 @@ pub fn openapi_document() -> Value {
         let entry = paths.entry(def.path.to_string()).or_insert_with(|| json!({}));
         entry[method] = op;
     }
+    let mut components = serde_json::Map::new();
+    for (name, schema) in schemas {
+        components.insert(name, json!(schema));
+    }
+    components.insert(
+        "Error".into(),
+        json!({ "type": "object", "required": ["code", "message"], "properties": {
+            "code": { "type": "string" }, "message": { "type": "string" },
+            "retry_after_seconds": { "type": "integer" },
+            "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
+            "request_id": { "type": "string" } } }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Kumanet API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "くまねっとのJSON API。画面と同じ操作を、同じ権限チェックと監査ログのもとで提供します。認証はログインで発行されるセッションCookieです。" },
         "paths": paths,
-        "components": { "schemas": { "Error": { "type": "object", "required": ["code", "message"], "properties": {
-            "code": { "type": "string" }, "message": { "type": "string" },
-            "retry_after_seconds": { "type": "integer" },
-            "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
-            "request_id": { "type": "string" } } } } }
+        "components": { "schemas": components },
     })
 }
 
-pub async fn openapi() -> impl IntoResponse {
-    Json(openapi_document())
+/// The document itself (any JSON, as far as the document says).
+pub async fn openapi() -> super::Answered<super::Reply<Value>> {
+    Ok(super::Reply(openapi_document()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r10_7_every_api_operation_has_its_answers_from_its_type() {
+        let untyped: Vec<String> = crate::routes::route_table()
+            .iter()
+            .filter(|d| d.path.starts_with("/api/v1/") && d.answers.is_none())
+            .map(|d| format!("{} {}", d.method, d.path))
+            .collect();
+        assert_eq!(untyped, Vec::<String>::new(), "API routes are built with `a`, which documents their answers");
+        let doc = openapi_document();
+        let session =
+            &doc["paths"]["/api/v1/session"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(session["properties"]["csrf_token"]["type"], "string", "{session}");
+        assert_eq!(session["properties"]["user"]["$ref"], "#/components/schemas/User");
+        assert!(doc["components"]["schemas"]["User"]["properties"]["login_id"].is_object());
+        assert!(doc["components"]["schemas"]["User"]["properties"].get("password_hash").is_none());
+    }
 }

@@ -3,12 +3,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use kumanet_core::policy::patient::ConsentState;
-use kumanet_store::PatientContext;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::response::{IntoResponse, Response};
+use kumanet_core::people::Profession;
+use kumanet_core::policy::patient::{ConsentState, FamilyRule};
+use kumanet_store::{Consent, FamilyMember, FamilyProposal, Invitation, Member, PatientContext, RemovalRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{body, body_or_empty, created, ok, ApiResult};
+use super::{body, body_or_empty, Answer, Answered, Created, Documented, Reply, Schemas};
 use crate::error::{ApiError, FieldErrors, WebError};
 use crate::query::TextQuery;
 use crate::request::{Ctx, GroupInvitation, Patient};
@@ -23,47 +25,65 @@ fn group_id_of(p: &PatientContext) -> Result<String, WebError> {
     p.group.as_ref().map(|g| g.id.clone()).ok_or(WebError::NotFound)
 }
 
-fn consent_code(state: ConsentState) -> &'static str {
-    match state {
-        ConsentState::Missing => "missing",
-        ConsentState::Given => "given",
-        ConsentState::Withdrawn => "withdrawn",
-    }
+/// R5.3: where the professionals stand on the family's participation.
+#[derive(Serialize, ToSchema)]
+pub struct Agreement {
+    pub rule: FamilyRule,
+    pub rule_label: String,
+    pub professionals: usize,
+    pub agree: usize,
+    pub object: usize,
+    pub met: bool,
 }
 
-fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize, usize, bool)) -> Value {
-    json!({
-        "rule": ctx.settings.family_agreement.code(),
-        "rule_label": ctx.settings.family_agreement.label(),
-        "professionals": professionals,
-        "agree": agree,
-        "object": object,
-        "met": met,
-    })
+fn agreement_view(ctx: &Ctx, (professionals, agree, object, met): (usize, usize, usize, bool)) -> Agreement {
+    let rule = ctx.settings.family_agreement;
+    Agreement { rule, rule_label: rule.label().to_string(), professionals, agree, object, met }
 }
 
 /// The patients one may see (attending, delegated facility, member); `?q=` searches name or kana.
-pub async fn patients(State(app): State<App>, ctx: Ctx, Query(q): Query<TextQuery>) -> ApiResult {
-    ok(patients::list_visible(&app, &ctx, &q.q, true).await?)
+pub async fn patients(
+    State(app): State<App>,
+    ctx: Ctx,
+    Query(q): Query<TextQuery>,
+) -> Answered<Reply<Vec<kumanet_store::Patient>>> {
+    Ok(Reply(patients::list_visible(&app, &ctx, &q.q, true).await?))
 }
 
 /// R3.1, R5.1: the attending physician registers a patient.
-pub async fn patient_create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> ApiResult {
+pub async fn patient_create(
+    State(app): State<App>,
+    ctx: Ctx,
+    bytes: Bytes,
+) -> Answered<Created<kumanet_store::Patient>> {
     let f: PatientForm = body(&bytes)?;
     let id = patients::register(&app, &ctx, &f).await?;
-    created(app.store.patient(&id).await?.ok_or(WebError::NotFound)?)
+    Ok(Created(app.store.patient(&id).await?.ok_or(WebError::NotFound)?))
+}
+
+/// A patient with the consent's state and history (without the scans), and the group.
+#[derive(Serialize, ToSchema)]
+pub struct PatientJson {
+    pub patient: kumanet_store::Patient,
+    pub consent_state: ConsentState,
+    pub consents: Vec<Consent>,
+    pub group_id: Option<String>,
+    /// The asker is the attending physician.
+    pub attending: bool,
+    /// The asker manages the patient's group.
+    pub manager: bool,
 }
 
 /// The patient, the state of the consent and its history (without the scans), and the group.
-pub async fn patient(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
+pub async fn patient(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> Answered<Reply<PatientJson>> {
     let v = patients::view_patient(&app, &ctx, &p, true).await?;
-    ok(json!({
-        "patient": p.patient,
-        "consent_state": consent_code(p.consent),
-        "consents": v.consents,
-        "group_id": p.group.as_ref().map(|g| g.id.clone()),
-        "attending": v.attending,
-        "manager": v.manager,
+    Ok(Reply(PatientJson {
+        patient: p.patient.clone(),
+        consent_state: p.consent,
+        consents: v.consents,
+        group_id: p.group.as_ref().map(|g| g.id.clone()),
+        attending: v.attending,
+        manager: v.manager,
     }))
 }
 
@@ -121,7 +141,12 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// R4.1: record the consent (who explained, who consented, when, the scope, optionally the scan).
-pub async fn consent_create(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+pub async fn consent_create(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Created<Consent>> {
     let f: ConsentBody = body(&bytes)?;
     let scan = match f.scan_base64.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -143,68 +168,147 @@ pub async fn consent_create(State(app): State<App>, ctx: Ctx, Patient(p): Patien
         scan,
     };
     patients::record_consent(&app, &ctx, &p, &input).await?;
-    created(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
+    Ok(Created(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?))
 }
 
 /// R4.3: withdrawal; every group of the patient becomes read-only, nothing is deleted.
-pub async fn consent_withdraw(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+pub async fn consent_withdraw(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Reply<Consent>> {
     let f: NoteForm = body(&bytes)?;
     patients::withdraw_consent(&app, &ctx, &p, &f).await?;
-    ok(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?)
+    Ok(Reply(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?))
 }
 
 /// R5.1: delegate the management to a facility (`facility_id`), or take it back (`""`).
-pub async fn delegation(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct Delegated {
+    /// The facility the management is delegated to; null when the attending physician manages.
+    pub delegated_facility_id: Option<String>,
+}
+
+pub async fn delegation(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Reply<Delegated>> {
     let f: DelegationForm = body(&bytes)?;
     patients::delegate(&app, &ctx, &p, &f).await?;
     let to = f.facility_id.trim();
-    ok(json!({ "delegated_facility_id": (!to.is_empty()).then_some(to) }))
+    Ok(Reply(Delegated { delegated_facility_id: (!to.is_empty()).then(|| to.to_string()) }))
 }
 
 /// R4.1, R5.1: open the patient's group (201), or name the one that exists (200).
-pub async fn group_create(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct GroupRef {
+    pub group_id: String,
+}
+
+/// The patient's group: 201 when it was opened now, 200 when it existed.
+pub struct GroupOpened {
+    existed: bool,
+    group: GroupRef,
+}
+
+impl IntoResponse for GroupOpened {
+    fn into_response(self) -> Response {
+        if self.existed {
+            Reply(self.group).into_response()
+        } else {
+            Created(self.group).into_response()
+        }
+    }
+}
+
+impl Documented for GroupOpened {
+    fn answers(schemas: &mut Schemas) -> Vec<Answer> {
+        let mut answers = Created::<GroupRef>::answers(schemas);
+        answers.extend(Reply::<GroupRef>::answers(schemas));
+        answers[1].description = "グループはすでにあります";
+        answers
+    }
+}
+
+pub async fn group_create(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<GroupOpened> {
     let _: NoteForm = body_or_empty(&bytes)?;
     let existed = p.group.is_some();
-    let id = patients::create_group(&app, &ctx, &p).await?;
-    if existed {
-        ok(json!({ "group_id": id }))
-    } else {
-        created(json!({ "group_id": id }))
-    }
+    let group_id = patients::create_group(&app, &ctx, &p).await?;
+    Ok(GroupOpened { existed, group: GroupRef { group_id } })
 }
 
 /// The group: members, the family's participation (proposal, votes, agreement) and, for its
 /// managers, the pending invitations and the requests to leave.
-pub async fn group(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct GroupJson {
+    pub group_id: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub attending_name: String,
+    pub delegated_facility_name: Option<String>,
+    pub consent_state: ConsentState,
+    /// R4.3: the consent was withdrawn; nothing more can be posted.
+    pub read_only: bool,
+    pub manager: bool,
+    pub member: bool,
+    pub members: Vec<Member>,
+    pub family_members: Vec<FamilyMember>,
+    pub family_proposal: Option<FamilyProposal>,
+    pub agreement: Agreement,
+    /// agree or object
+    pub my_vote: Option<String>,
+    /// For the group's managers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitations: Option<Vec<Invitation>>,
+    /// For the group's managers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal_requests: Option<Vec<RemovalRequest>>,
+}
+
+pub async fn group(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> Answered<Reply<GroupJson>> {
     let v = patients::view_group(&app, &ctx, &p, true).await?;
-    let mut out = json!({
-        "group_id": v.group_id,
-        "patient_id": p.patient.id,
-        "patient_name": p.patient.name,
-        "attending_name": p.patient.attending_name,
-        "delegated_facility_name": p.patient.delegated_facility_name,
-        "consent_state": consent_code(p.consent),
-        "read_only": p.consent == ConsentState::Withdrawn,
-        "manager": v.manager,
-        "member": p.is_member,
-        "members": v.members,
-        "family_members": v.family,
-        "family_proposal": v.proposal,
-        "agreement": agreement_view(&ctx, v.agreement),
-        "my_vote": v.my_vote.map(|agree| if agree { "agree" } else { "object" }),
-    });
-    if v.manager {
-        out["invitations"] = json!(v.invitations);
-        out["removal_requests"] = json!(v.requests);
-    }
-    ok(out)
+    Ok(Reply(GroupJson {
+        group_id: v.group_id,
+        patient_id: p.patient.id.clone(),
+        patient_name: p.patient.name.clone(),
+        attending_name: p.patient.attending_name.clone(),
+        delegated_facility_name: p.patient.delegated_facility_name.clone(),
+        consent_state: p.consent,
+        read_only: p.consent == ConsentState::Withdrawn,
+        manager: v.manager,
+        member: p.is_member,
+        members: v.members,
+        family_members: v.family,
+        family_proposal: v.proposal,
+        agreement: agreement_view(&ctx, v.agreement),
+        my_vote: v.my_vote.map(|agree| if agree { "agree" } else { "object" }.to_string()),
+        invitations: v.manager.then_some(v.invitations),
+        removal_requests: v.manager.then_some(v.requests),
+    }))
 }
 
 /// R5.2, R10.1: invite an approved professional, saying why.
-pub async fn invite(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct InvitationRef {
+    pub invitation_id: String,
+}
+
+pub async fn invite(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Created<InvitationRef>> {
     let f: InviteForm = body(&bytes)?;
-    let id = patients::invite(&app, &ctx, &p, &f).await?;
-    created(json!({ "invitation_id": id }))
+    Ok(Created(InvitationRef { invitation_id: patients::invite(&app, &ctx, &p, &f).await? }))
 }
 
 /// R5.2, R10.5: a manager removes a member (or approves a request to leave).
@@ -214,78 +318,167 @@ pub async fn member_remove(
     Patient(p): Patient,
     Path((_, user_id)): Path<(String, String)>,
     bytes: Bytes,
-) -> ApiResult {
+) -> Answered<Reply<Removed>> {
     let _: NoteForm = body_or_empty(&bytes)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
-    ok(json!({ "removed": user_id }))
+    Ok(Reply(Removed { removed: user_id }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Removed {
+    /// The user removed from the group.
+    pub removed: String,
 }
 
 /// R10.5: a member asks to leave; a manager approves by removing them.
-pub async fn leave(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct RemovalRequested {
+    pub removal_requested: bool,
+}
+
+pub async fn leave(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Created<RemovalRequested>> {
     let f: NoteForm = body_or_empty(&bytes)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
-    created(json!({ "removal_requested": true }))
+    Ok(Created(RemovalRequested { removal_requested: true }))
 }
 
 /// R5.3: the part shared with the patient and family: members by name and profession only.
-pub async fn shared(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> ApiResult {
-    let patients::SharedView { group_id: gid, members, family } = patients::view_shared(&app, &ctx, &p, true).await?;
-    ok(json!({
-        "group_id": gid,
-        "patient_name": p.patient.name,
-        "members": members.iter().map(|m| json!({
-            "name": m.name,
-            "profession": m.profession.map(|pr| pr.code()),
-            "profession_label": m.profession.map(|pr| pr.label()),
-        })).collect::<Vec<_>>(),
-        "family_members": family.iter().map(|f| json!({ "name": f.name, "relationship": f.relationship })).collect::<Vec<_>>(),
+#[derive(Serialize, ToSchema)]
+pub struct SharedJson {
+    pub group_id: String,
+    pub patient_name: String,
+    pub members: Vec<SharedMember>,
+    pub family_members: Vec<SharedFamily>,
+}
+
+/// A professional as the patient and family see them: name and profession only.
+#[derive(Serialize, ToSchema)]
+pub struct SharedMember {
+    pub name: String,
+    pub profession: Option<Profession>,
+    pub profession_label: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SharedFamily {
+    pub name: String,
+    pub relationship: String,
+}
+
+pub async fn shared(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> Answered<Reply<SharedJson>> {
+    let patients::SharedView { group_id, members, family } = patients::view_shared(&app, &ctx, &p, true).await?;
+    Ok(Reply(SharedJson {
+        group_id,
+        patient_name: p.patient.name.clone(),
+        members: members
+            .into_iter()
+            .map(|m| SharedMember {
+                name: m.name,
+                profession: m.profession,
+                profession_label: m.profession.map(|pr| pr.label().to_string()),
+            })
+            .collect(),
+        family_members: family
+            .into_iter()
+            .map(|f| SharedFamily { name: f.name, relationship: f.relationship })
+            .collect(),
     }))
 }
 
 /// R5.3: a manager proposes that the patient or family take part (`note`: why).
-pub async fn family_propose(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct Proposed {
+    pub family_proposal: Option<FamilyProposal>,
+}
+
+pub async fn family_propose(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Created<Proposed>> {
     let f: NoteForm = body(&bytes)?;
     patients::propose_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
-    created(json!({ "family_proposal": app.store.family_proposal(&gid).await? }))
+    Ok(Created(Proposed { family_proposal: app.store.family_proposal(&gid).await? }))
 }
 
 /// R5.3: each professional member agrees or objects (a comment is required to object).
-pub async fn family_vote(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct Voted {
+    pub agreement: Agreement,
+}
+
+pub async fn family_vote(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Reply<Voted>> {
     let f: VoteForm = body(&bytes)?;
     patients::vote_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
-    ok(json!({ "agreement": agreement_view(&ctx, patients::agreement(&app, &ctx, &gid).await?) }))
+    Ok(Reply(Voted { agreement: agreement_view(&ctx, patients::agreement(&app, &ctx, &gid).await?) }))
 }
 
 /// R5.3: once the professionals agree, the patient/family account with a one-time password.
-pub async fn family_account(State(app): State<App>, ctx: Ctx, Patient(p): Patient, bytes: Bytes) -> ApiResult {
+/// R5.3: the patient's or family member's ID, with its one-time password (shown once).
+#[derive(Serialize, ToSchema)]
+pub struct FamilyIssued {
+    pub user_id: String,
+    pub login_id: String,
+    pub name: String,
+    pub one_time_password: String,
+    pub group_id: String,
+}
+
+pub async fn family_account(
+    State(app): State<App>,
+    ctx: Ctx,
+    Patient(p): Patient,
+    bytes: Bytes,
+) -> Answered<Created<FamilyIssued>> {
     let f: FamilyForm = body(&bytes)?;
     let issued = patients::create_family_account(&app, &ctx, &p, &f).await?;
-    created(json!({
-        "user_id": issued.user_id,
-        "login_id": issued.login_id,
-        "name": issued.name,
-        "one_time_password": issued.password.expose(),
-        "group_id": group_id_of(&p)?,
+    Ok(Created(FamilyIssued {
+        user_id: issued.user_id,
+        login_id: issued.login_id,
+        name: issued.name,
+        one_time_password: issued.password.expose().to_string(),
+        group_id: group_id_of(&p)?,
     }))
 }
 
 /// R10.1: the invitations waiting for me (as the page, which shows them without an audit row).
-pub async fn invitations(State(app): State<App>, ctx: Ctx) -> ApiResult {
+pub async fn invitations(State(app): State<App>, ctx: Ctx) -> Answered<Reply<Vec<Invitation>>> {
     let list = app
         .store
         .open_invitations_for(ctx.user_id(), ctx.now - kumanet_core::policy::patient::INVITATION_VALID_US)
         .await?;
     crate::service::patients::audit_invitations_read(&app, &ctx, None, list.len()).await?;
-    ok(list)
+    Ok(Reply(list))
 }
 
 /// R10.1: who invites me, to which patient's group, and why.
-pub async fn invitation(State(app): State<App>, ctx: Ctx, GroupInvitation(inv): GroupInvitation) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+pub struct InvitationJson {
+    pub invitation: Invitation,
+    pub expired: bool,
+}
+
+pub async fn invitation(
+    State(app): State<App>,
+    ctx: Ctx,
+    GroupInvitation(inv): GroupInvitation,
+) -> Answered<Reply<InvitationJson>> {
     crate::service::patients::audit_invitations_read(&app, &ctx, Some(&inv), 1).await?;
     let expired = !kumanet_core::policy::patient::invitation_open(inv.created_at, ctx.now);
-    ok(json!({ "invitation": inv, "expired": expired }))
+    Ok(Reply(InvitationJson { invitation: inv, expired }))
 }
 
 /// R10.1: accept (with `appropriate: "on"`, the self-check) or decline.
@@ -294,7 +487,7 @@ pub async fn invitation_answer(
     ctx: Ctx,
     GroupInvitation(inv): GroupInvitation,
     bytes: Bytes,
-) -> ApiResult {
+) -> Answered<Reply<InvitationAnswered>> {
     let f: AnswerForm = body(&bytes)?;
     // The page's checkbox sends "on"; JSON must not read `"false"` or `"no"` as a confirmation.
     if f.appropriate.as_deref().is_some_and(|v| v != "on") {
@@ -303,7 +496,17 @@ pub async fn invitation_answer(
         return Err(ApiError(WebError::Invalid(errors)));
     }
     let accepted = patients::answer(&app, &ctx, &inv, &f).await?;
-    ok(json!({ "state": if accepted { "accepted" } else { "declined" }, "group_id": inv.group_id }))
+    Ok(Reply(InvitationAnswered {
+        state: if accepted { "accepted" } else { "declined" }.into(),
+        group_id: inv.group_id,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationAnswered {
+    /// accepted or declined
+    pub state: String,
+    pub group_id: String,
 }
 
 #[cfg(test)]

@@ -271,6 +271,8 @@ impl Client {
             }
         }
         let body = resp.text().await.unwrap_or_default();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        crate::openapi_check::check(method, path, status, content_type, &body);
         Resp { status, headers, body }
     }
 

@@ -23,6 +23,7 @@ mod facilities;
 mod limits;
 mod mail;
 mod media;
+mod openapi_check;
 mod patients;
 mod patients_matrix;
 mod posts;
