@@ -478,7 +478,7 @@ pub async fn seed(store: &Store, region: &Region, n: usize) -> R<f64> {
     for i in 0..n {
         let input = entry(i, n, &mut rng, &region.facility_ids)?;
         let fields = validate(&input, &kinds, &areas, CHECK_DAY).map_err(|e| {
-            let reasons: Vec<String> = e.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+            let reasons: Vec<String> = e.iter().map(|(f, p)| format!("{f}: {}", p.code())).collect();
             format!("directory entry {i} ({}) does not pass validate: {}", input.name, reasons.join("; "))
         })?;
         // Updated a little apart, the oldest first.

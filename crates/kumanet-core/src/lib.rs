@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authz;
 pub mod people;
 pub mod policy;
+pub mod problem;
 pub mod secret;
 
 /// Microseconds since the Unix epoch, UTC. Every timestamp in storage is one of these.

@@ -106,28 +106,18 @@ impl LoginId {
 }
 
 /// A person's name (kanji or kana): trimmed, 1–64 characters, no control characters.
-pub fn parse_name(raw: &str, what: &str) -> Result<String, String> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err(format!("{what}を入力してください。"));
-    }
-    if s.chars().count() > 64 {
-        return Err(format!("{what}は64文字以内で入力してください。"));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(format!("{what}に使えない文字が含まれています。"));
-    }
-    Ok(s.to_string())
+pub fn parse_name(raw: &str) -> Result<String, crate::problem::Problem> {
+    crate::problem::check_text(raw, 64, false)
 }
 
 /// Kana: hiragana or katakana (and spaces, long vowel marks).
-pub fn parse_kana(raw: &str) -> Result<String, String> {
-    let s = parse_name(raw, "ふりがな")?;
+pub fn parse_kana(raw: &str) -> Result<String, crate::problem::Problem> {
+    let s = parse_name(raw)?;
     let ok = s.chars().all(|c| matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}' | ' ' | '\u{3000}'));
     if ok {
         Ok(s)
     } else {
-        Err("ふりがなはひらがなかカタカナで入力してください。".to_string())
+        Err(crate::problem::Problem::NotKana)
     }
 }
 
@@ -158,8 +148,8 @@ mod tests {
 
     #[test]
     fn names_and_kana() {
-        assert_eq!(parse_name("  田中 花子 ", "氏名").unwrap(), "田中 花子");
-        assert!(parse_name("", "氏名").is_err());
+        assert_eq!(parse_name("  田中 花子 ").unwrap(), "田中 花子");
+        assert!(parse_name("").is_err());
         assert!(parse_kana("たなか はなこ").is_ok());
         assert!(parse_kana("タナカ").is_ok());
         assert!(parse_kana("tanaka").is_err());

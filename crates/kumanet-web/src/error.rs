@@ -10,19 +10,36 @@ use kumanet_core::authz::Denied;
 use kumanet_store::StoreError;
 use serde::Serialize;
 
-/// Field-level problems of a submitted form: (field name, Japanese reason).
+/// One field's problem: the field, a stable code (`invalid` where the check has no code of its
+/// own yet) and the Japanese reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Field-level problems of a submitted form, in field order.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct FieldErrors(pub Vec<(String, String)>);
+pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push((field.to_string(), message.into()));
+        self.0.push(FieldError { field: field.to_string(), code: "invalid", message: message.into() });
+    }
+    /// A problem the core named, worded by the message table for the field called `label`.
+    pub fn problem(&mut self, field: &str, label: &str, p: &kumanet_core::problem::Problem) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            code: p.code(),
+            message: crate::messages::problem(label, p),
+        });
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
     /// `Ok(())` when nothing was added.
     pub fn into_result(self) -> Result<(), WebError> {
@@ -238,15 +255,9 @@ struct ApiErrorBody {
     code: &'static str,
     message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    fields: Vec<ApiFieldError>,
+    fields: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ApiFieldError {
-    field: String,
-    message: String,
 }
 
 impl IntoResponse for ApiError {
@@ -254,11 +265,7 @@ impl IntoResponse for ApiError {
         let request_id = self.0.log();
         let d = self.0.describe();
         let fields = match &self.0 {
-            WebError::Invalid(f) => {
-                f.0.iter()
-                    .map(|(field, message)| ApiFieldError { field: field.clone(), message: message.clone() })
-                    .collect()
-            }
+            WebError::Invalid(f) => f.0.clone(),
             _ => Vec::new(),
         };
         (d.status, Json(ApiErrorBody { code: d.code, message: d.message, fields, request_id })).into_response()

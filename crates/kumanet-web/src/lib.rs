@@ -10,6 +10,7 @@ pub mod html;
 pub mod jst;
 pub mod live;
 pub mod media;
+pub mod messages;
 pub mod net;
 pub mod notices;
 pub mod passwords;

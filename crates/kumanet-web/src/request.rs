@@ -18,6 +18,7 @@ use kumanet_store::{
     ApplicationItem, AttachmentMeta, BoardContext, BoardInvitation, DirectoryEntry, Facility, Invitation, NewAudit,
     PatientContext, PostMeta, User,
 };
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::error::WebError;
 use crate::room::Room;
@@ -122,21 +123,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
-/// Which route rows resolve an extractor's object; `None` for extractors that need none.
+/// What an extractor tells the route table: which rows resolve its path object (`None` for
+/// extractors that need none), and the JSON body it reads, for the OpenAPI document.
 pub trait PathObject {
     const FROM: Option<&'static [Find]> = None;
     const NAME: &'static str = "";
+    fn request_body(_: &mut crate::api::Schemas) -> Option<RefOr<Schema>> {
+        None
+    }
 }
 
 /// A handler's path objects: what it asks for and which rows may give it (a handler's
 /// extractors, as axum sees them: `(M, T1, …, Tn)`).
 pub trait Needs {
     fn needs() -> Vec<(&'static str, &'static [Find])>;
+    /// The JSON body the handler reads, if any.
+    fn request_body(schemas: &mut crate::api::Schemas) -> Option<RefOr<Schema>>;
 }
 
 impl Needs for ((),) {
     fn needs() -> Vec<(&'static str, &'static [Find])> {
         Vec::new()
+    }
+    fn request_body(_: &mut crate::api::Schemas) -> Option<RefOr<Schema>> {
+        None
     }
 }
 
@@ -145,6 +155,9 @@ macro_rules! needs_for_tuple {
         impl<M, $($t: PathObject),+> Needs for (M, $($t,)+) {
             fn needs() -> Vec<(&'static str, &'static [Find])> {
                 [$(($t::NAME, $t::FROM)),+].into_iter().filter_map(|(n, f)| f.map(|f| (n, f))).collect()
+            }
+            fn request_body(schemas: &mut crate::api::Schemas) -> Option<RefOr<Schema>> {
+                None$(.or_else(|| $t::request_body(schemas)))+
             }
         }
     };

@@ -39,6 +39,8 @@ pub struct RouteDef {
     pub needs: Vec<(&'static str, &'static [Find])>,
     /// For the API: what the handler answers, from its return type (the OpenAPI document).
     pub answers: Option<fn(&mut api::Schemas) -> Vec<api::Answer>>,
+    /// The JSON body the handler reads, from its extractor's type (the OpenAPI document).
+    pub request: fn(&mut api::Schemas) -> Option<utoipa::openapi::RefOr<utoipa::openapi::Schema>>,
     handler: MethodRouter<App>,
 }
 
@@ -48,7 +50,16 @@ where
     T: Needs + 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    RouteDef { method, path, action, find, needs: T::needs(), answers: None, handler: on(filter, handler) }
+    RouteDef {
+        method,
+        path,
+        action,
+        find,
+        needs: T::needs(),
+        answers: None,
+        request: T::request_body,
+        handler: on(filter, handler),
+    }
 }
 
 /// A route of the JSON API: its answers are documented from the handler's return type.

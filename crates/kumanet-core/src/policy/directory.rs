@@ -2,6 +2,8 @@
 //! community venues. What an entry must hold, how its text is read (from a form or a CSV row),
 //! the opening days, the search words and their relevance, and when an entry is out of date.
 
+use crate::problem::{check_text, Problem};
+
 /// The kinds every region starts with; the center may rename them and add more.
 pub const DEFAULT_KINDS: &[(&str, &str)] = &[
     ("hospital", "病院"),
@@ -55,8 +57,11 @@ impl Term {
 /// An entry as typed into a form or read from a CSV row: text, not yet checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryInput {
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: String,
     pub kana: String,
     pub address: String,
@@ -103,8 +108,8 @@ pub struct EntryFields {
     pub facility_id: Option<String>,
 }
 
-/// What is wrong with an input: (field, Japanese message), in field order.
-pub type EntryErrors = Vec<(&'static str, String)>;
+/// What is wrong with an input: (field, problem), in field order.
+pub type EntryErrors = Vec<(&'static str, Problem)>;
 
 /// The columns of a CSV file, by field: the Japanese header, and the field's name (also accepted).
 pub const COLUMNS: &[(&str, &str)] = &[
@@ -132,15 +137,13 @@ pub fn column_label(field: &str) -> &'static str {
     COLUMNS.iter().find(|(f, _)| *f == field).map_or("", |(_, l)| l)
 }
 
-fn text(raw: &str, field: &'static str, label: &str, max: usize, required: bool, errors: &mut EntryErrors) -> String {
+fn text(raw: &str, field: &'static str, max: usize, required: bool, errors: &mut EntryErrors) -> String {
     let v: String = raw.trim().chars().map(|c| if c == '\u{3000}' { ' ' } else { c }).collect();
     let v = v.trim().to_string();
-    if v.is_empty() && required {
-        errors.push((field, format!("{label}を入力してください。")));
-    } else if v.chars().count() > max {
-        errors.push((field, format!("{label}は{max}文字以内で入力してください。")));
-    } else if v.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push((field, format!("{label}に使えない文字が含まれています。")));
+    match check_text(&v, max, true) {
+        Err(Problem::Missing) if !required => {}
+        Err(p) => errors.push((field, p)),
+        Ok(_) => {}
     }
     v
 }
@@ -157,7 +160,7 @@ fn narrow_digits(s: &str) -> String {
         .collect()
 }
 
-fn number(raw: &str, field: &'static str, label: &str, errors: &mut EntryErrors) -> Option<i64> {
+fn number(raw: &str, field: &'static str, errors: &mut EntryErrors) -> Option<i64> {
     let v = narrow_digits(raw.trim());
     if v.is_empty() {
         return None;
@@ -165,7 +168,7 @@ fn number(raw: &str, field: &'static str, label: &str, errors: &mut EntryErrors)
     match v.parse::<i64>() {
         Ok(n) if (0..=100_000).contains(&n) => Some(n),
         _ => {
-            errors.push((field, format!("{label}は0以上の整数で入力してください。")));
+            errors.push((field, Problem::NotNumber));
             None
         }
     }
@@ -239,85 +242,83 @@ pub fn validate(input: &EntryInput, kinds: &[Term], areas: &[Term], today: &str)
     let kind = match Term::find(kinds, &input.kind) {
         Some(k) => k.code.clone(),
         None => {
-            let list = kinds.iter().map(|k| k.label.as_str()).collect::<Vec<_>>().join("、");
-            e.push(("kind", format!("種別は次のいずれかにしてください: {list}")));
+            e.push(("kind", Problem::NotListed { choices: kinds.iter().map(|k| k.label.clone()).collect() }));
             String::new()
         }
     };
-    let name = text(&input.name, "name", "名称", 100, true, &mut e);
-    let kana = text(&input.kana, "kana", "ふりがな", 100, false, &mut e);
+    let name = text(&input.name, "name", 100, true, &mut e);
+    let kana = text(&input.kana, "kana", 100, false, &mut e);
     // Kana, and the digits and letters names carry ("ひまわり2ばんかん", "ABCやっきょく").
     let kana_like = |c: char| {
         c.is_ascii_alphanumeric()
             || matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}' | ' ' | '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '(' | ')' | '（' | '）' | '-')
     };
     if !kana.chars().all(kana_like) {
-        e.push(("kana", "ふりがなはひらがなかカタカナで入力してください。".into()));
+        e.push(("kana", Problem::NotKana));
     }
-    let address = text(&input.address, "address", "住所", 200, false, &mut e);
+    let address = text(&input.address, "address", 200, false, &mut e);
     let area = if input.area.trim().is_empty() {
         String::new()
     } else {
         match Term::find(areas, &input.area) {
             Some(a) => a.code.clone(),
             None => {
-                let list = areas.iter().map(|a| a.label.as_str()).collect::<Vec<_>>().join("、");
-                e.push(("area", format!("地区は次のいずれかにしてください: {list}")));
+                e.push(("area", Problem::NotListed { choices: areas.iter().map(|a| a.label.clone()).collect() }));
                 String::new()
             }
         }
     };
-    let phone_like = |raw: &str, field: &'static str, label: &str, e: &mut EntryErrors| {
+    let phone_like = |raw: &str, field: &'static str, e: &mut EntryErrors| {
         let v = narrow_digits(raw.trim());
         if !v.is_empty()
             && (!v.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '(' | ')' | ' ')) || v.len() > 20)
         {
-            e.push((field, format!("{label}は数字とハイフンで入力してください(例: 048-123-4567)。")));
+            e.push((field, Problem::NotPhone));
         }
         v
     };
-    let phone = phone_like(&input.phone, "phone", "電話", &mut e);
-    let fax = phone_like(&input.fax, "fax", "FAX", &mut e);
-    let email = text(&input.email, "email", "メール", 200, false, &mut e);
+    let phone = phone_like(&input.phone, "phone", &mut e);
+    let fax = phone_like(&input.fax, "fax", &mut e);
+    let email = text(&input.email, "email", 200, false, &mut e);
     if !email.is_empty() && (!email.contains('@') || email.contains(' ')) {
-        e.push(("email", "メールアドレスの形式が正しくありません。".into()));
+        e.push(("email", Problem::NotEmail));
     }
-    let web = text(&input.web, "web", "ウェブ", 300, false, &mut e);
+    let web = text(&input.web, "web", 300, false, &mut e);
     if !(web.is_empty() || web.starts_with("https://") || web.starts_with("http://")) {
-        e.push(("web", "ウェブは http:// か https:// で始まるアドレスを入力してください。".into()));
+        e.push(("web", Problem::NotWebAddress));
     }
     let days = match parse_days(&input.days) {
         Some(d) => d,
         None => {
-            e.push(("days", "営業日は曜日で入力してください(例: 月火水、月〜金、平日、毎日)。".into()));
+            e.push(("days", Problem::NotDays));
             0
         }
     };
-    let hours = text(&input.hours, "hours", "営業時間", 100, false, &mut e);
-    let services_text = text(&input.services, "services", "サービス", 500, false, &mut e);
+    let hours = text(&input.hours, "hours", 100, false, &mut e);
+    let services_text = text(&input.services, "services", 500, false, &mut e);
     let services = parse_services(&services_text);
     if services.iter().any(|s| s.chars().count() > 30) {
-        e.push(("services", "サービスは1つ30文字以内で、「、」で区切って入力してください。".into()));
+        e.push(("services", Problem::ItemTooLong { max: 30 }));
     }
-    let capacity = number(&input.capacity, "capacity", "定員", &mut e);
-    let vacancies = number(&input.vacancies, "vacancies", "空き", &mut e);
+    let capacity = number(&input.capacity, "capacity", &mut e);
+    let vacancies = number(&input.vacancies, "vacancies", &mut e);
     if let (Some(c), Some(v)) = (capacity, vacancies) {
         if v > c {
-            e.push(("vacancies", "空きは定員以下で入力してください。".into()));
+            e.push(("vacancies", Problem::AboveCapacity));
         }
     }
-    let notes = text(&input.notes, "notes", "備考", 1000, false, &mut e);
+    let notes = text(&input.notes, "notes", 1000, false, &mut e);
     let confirmed_on = if input.confirmed_on.trim().is_empty() {
         None
     } else {
         match parse_date(&input.confirmed_on) {
             Some(d) if d.as_str() <= today => Some(d),
             Some(_) => {
-                e.push(("confirmed_on", "最終確認日に未来の日付は入力できません。".into()));
+                e.push(("confirmed_on", Problem::InFuture));
                 None
             }
             None => {
-                e.push(("confirmed_on", "最終確認日は 2026-11-24 の形で入力してください。".into()));
+                e.push(("confirmed_on", Problem::NotDate));
                 None
             }
         }
@@ -467,7 +468,7 @@ mod tests {
         let e = validate(&bad, &kinds, &areas, "2026-11-24").unwrap_err();
         let fields: Vec<&str> = e.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, vec!["kind", "name", "web", "vacancies", "confirmed_on"]);
-        assert!(e[0].1.contains("通いの場・サロン"));
+        assert!(matches!(&e[0].1, Problem::NotListed { choices } if choices.iter().any(|c| c == "通いの場・サロン")));
     }
 
     #[test]

@@ -17,22 +17,11 @@ pub const DEFAULT_SOFT_LIMIT: u32 = 400;
 /// A hard ceiling, far beyond any note from a home visit, so one post cannot fill a page.
 pub const HARD_LIMIT: usize = 5_000;
 
-/// The body as it is stored: line endings unified, surrounding blank space removed, no control
-/// characters other than line breaks and tabs. The error is a Japanese message for the form.
-pub fn parse_body(raw: &str) -> Result<String, String> {
+/// The body as it is stored: line endings unified, surrounding blank space removed, at most
+/// `HARD_LIMIT` characters, no control characters other than line breaks and tabs.
+pub fn parse_body(raw: &str) -> Result<String, crate::problem::Problem> {
     let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
-    let body = unified.trim_matches(|c: char| c.is_whitespace()).to_string();
-    if body.is_empty() {
-        return Err("本文を入力してください。".into());
-    }
-    let len = body.chars().count();
-    if len > HARD_LIMIT {
-        return Err(format!("本文は{HARD_LIMIT}文字以内にしてください(いま{len}文字です)。"));
-    }
-    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("本文に使えない文字が含まれています。".into());
-    }
-    Ok(body)
+    crate::problem::check_text(&unified, HARD_LIMIT, true)
 }
 
 /// R10.6: the content hash recorded with each confirmed version (SHA-256 of the UTF-8 body, hex).

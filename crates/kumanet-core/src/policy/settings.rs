@@ -15,21 +15,27 @@ pub struct Settings {
     /// The region's name, shown on every page.
     pub region_name: String,
     /// R8.4: minutes without a request before a session ends (1–60, default 15).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
     pub idle_timeout_minutes: u32,
     /// R8.4: hours after login when a session ends anyway (1–24, default 12).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 24))]
     pub session_lifetime_hours: u32,
     /// R8.1: days before an 8–12 character password expires (1–60, default 60).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
     pub password_max_age_days: u32,
     /// R8.6: failures that lock an ID against the browsers its user has not logged in on, or lock
     /// one known device (3–100, default 10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 3, maximum = 100))]
     pub lockout_threshold: u32,
     /// R8.6: minutes a lock lasts (1–1440, default 15).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub lockout_minutes: u32,
     /// R5.3: the professionals' agreement a patient or family member needs to join (default: all).
     #[serde(default = "default_family_rule")]
     pub family_agreement: FamilyRule,
     /// R10.3: characters past which the composer advises brevity (100–5000, default 400).
     #[serde(default = "default_soft_limit")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 5000))]
     pub post_soft_limit: u32,
 }
 

@@ -1,7 +1,6 @@
 //! The JSON API of one's own account: login and logout (R8.6), the session, the password
 //! (R8.2) and the operating policy (R6.2).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{body, Answer, Answered, Documented, Done, Reply, Schemas};
+use super::{Answer, Answered, Documented, Done, JsonBody, Reply, Schemas};
 use crate::error::{ApiError, WebError};
 use crate::request::Ctx;
 use crate::service::accounts::{self, AcceptForm, LoginForm, LoginRefused, PasswordForm};
@@ -20,8 +19,12 @@ use crate::App;
 
 /// R8.6: the same answers as the page: 200 with the session and device cookies, 401
 /// `invalid_credentials` or `issued_password_expired`, 429 `login_throttled` with `Retry-After`.
-pub async fn login(State(app): State<App>, ctx: Ctx, headers: HeaderMap, bytes: Bytes) -> Answered<LoginAnswer> {
-    let f: LoginForm = body(&bytes)?;
+pub async fn login(
+    State(app): State<App>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    JsonBody(f): JsonBody<LoginForm>,
+) -> Answered<LoginAnswer> {
     match accounts::login(&app, &ctx, &f, &login_client(&app, &headers)).await? {
         Ok(logged_in) => {
             let mut resp = Json(Done { ok: true }).into_response();
@@ -120,8 +123,11 @@ pub struct PasswordChanged {
     pub other_sessions_ended: u64,
 }
 
-pub async fn password(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Reply<PasswordChanged>> {
-    let f: PasswordForm = body(&bytes)?;
+pub async fn password(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(f): JsonBody<PasswordForm>,
+) -> Answered<Reply<PasswordChanged>> {
     let ended = accounts::change_password(&app, &ctx, &f).await?;
     Ok(Reply(PasswordChanged { ok: true, other_sessions_ended: ended }))
 }
@@ -137,8 +143,11 @@ pub struct PolicyAccepted {
     pub version: i64,
 }
 
-pub async fn policy_accept(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Reply<PolicyAccepted>> {
-    let f: AcceptForm = body(&bytes)?;
+pub async fn policy_accept(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(f): JsonBody<AcceptForm>,
+) -> Answered<Reply<PolicyAccepted>> {
     accounts::accept_policy(&app, &ctx, &f).await?;
     Ok(Reply(PolicyAccepted { ok: true, version: f.version }))
 }

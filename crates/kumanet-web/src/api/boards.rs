@@ -1,15 +1,13 @@
 //! The JSON twins of the board pages (R5.4, R12.3): one's boards, a new board, invitations and
 //! answers, removal and leaving. A board's posts go through `api::posts` like a group's.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use kumanet_core::people::Profession;
 use kumanet_store::BoardInvitation;
 use serde::Serialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::{Answered, Created, NoContent, Reply};
+use super::{Answered, Created, JsonBody, NoContent, Reply};
 use crate::jst::iso_utc;
 use crate::request::{Board, BoardInvitationRef, Ctx};
 use crate::service::boards::{self, BoardAnswerForm, BoardForm, BoardInviteForm};
@@ -94,8 +92,7 @@ pub struct NewBoard {
     pub board_id: String,
 }
 
-pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Created<NewBoard>> {
-    let f: BoardForm = super::body(&bytes)?;
+pub async fn create(State(app): State<App>, ctx: Ctx, JsonBody(f): JsonBody<BoardForm>) -> Answered<Created<NewBoard>> {
     Ok(Created(NewBoard { board_id: boards::create(&app, &ctx, &f).await? }))
 }
 
@@ -145,8 +142,12 @@ pub struct Invited {
     pub invitation_id: String,
 }
 
-pub async fn invite(State(app): State<App>, ctx: Ctx, Board(board): Board, bytes: Bytes) -> Answered<Created<Invited>> {
-    let f: BoardInviteForm = super::body(&bytes)?;
+pub async fn invite(
+    State(app): State<App>,
+    ctx: Ctx,
+    Board(board): Board,
+    JsonBody(f): JsonBody<BoardInviteForm>,
+) -> Answered<Created<Invited>> {
     Ok(Created(Invited { invitation_id: boards::invite(&app, &ctx, board.as_ref(), &f).await? }))
 }
 
@@ -180,26 +181,8 @@ pub async fn invitation_answer(
     State(app): State<App>,
     ctx: Ctx,
     BoardInvitationRef(inv): BoardInvitationRef,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<BoardAnswerForm>,
 ) -> Answered<Reply<BoardAnswered>> {
-    let f: BoardAnswerForm = super::body(&bytes)?;
     let accepted = boards::answer(&app, &ctx, &inv, &f).await?;
     Ok(Reply(BoardAnswered { state: if accepted { "accepted" } else { "declined" }.into(), board_id: inv.board_id }))
-}
-
-/// Request bodies for the OpenAPI document.
-pub fn request_schema(method: &str, path: &str) -> Option<Value> {
-    let text = json!({ "type": "string" });
-    let obj = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
-    match (method, path) {
-        ("POST", "/api/v1/boards") => Some(obj(
-            json!({ "name": { "type": "string", "maxLength": 60 }, "purpose": { "type": "string", "maxLength": 400 } }),
-            &["name", "purpose"],
-        )),
-        ("POST", "/api/v1/boards/{board_id}/invitations") => Some(obj(json!({ "invitee_id": text }), &["invitee_id"])),
-        ("POST", "/api/v1/board-invitations/{invitation_id}") => {
-            Some(obj(json!({ "decision": { "type": "string", "enum": ["accept", "decline"] } }), &["decision"]))
-        }
-        _ => None,
-    }
 }

@@ -1,7 +1,6 @@
 //! The JSON API of the 在宅医療支援センター: facilities, their admins, the approval queue (R4.1),
 //! users, settings, policy versions and the audit log (R11.1).
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use kumanet_core::people::ApplicationState;
 use kumanet_core::people::Role;
@@ -11,18 +10,22 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::facility::{create_person, Issued};
-use super::{body, done, Answered, Created, Done, Reply};
+use super::{done, Answered, Created, Done, JsonBody, Reply};
 use crate::error::WebError;
 use crate::request::{ApplicationRef, Ctx, TargetFacility, TargetUser};
 use crate::service::admin::{self, DecisionForm, FacilityForm, PolicyForm, ReasonForm};
+use crate::service::PersonForm;
 use crate::App;
 
 pub async fn facilities(State(app): State<App>) -> Answered<Reply<Vec<Facility>>> {
     Ok(Reply(app.store.facilities().await?))
 }
 
-pub async fn facility_create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Created<Facility>> {
-    let f: FacilityForm = body(&bytes)?;
+pub async fn facility_create(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(f): JsonBody<FacilityForm>,
+) -> Answered<Created<Facility>> {
     let id = admin::create_facility(&app, &ctx, &f).await?;
     Ok(Created(app.store.facility(&id).await?.ok_or(WebError::NotFound)?))
 }
@@ -31,9 +34,8 @@ pub async fn facility_update(
     State(app): State<App>,
     ctx: Ctx,
     TargetFacility(current): TargetFacility,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<FacilityForm>,
 ) -> Answered<Reply<Facility>> {
-    let f: FacilityForm = body(&bytes)?;
     admin::update_facility(&app, &ctx, &current, &f).await?;
     Ok(Reply(app.store.facility(&current.id).await?.ok_or(WebError::NotFound)?))
 }
@@ -42,9 +44,9 @@ pub async fn admin_create(
     State(app): State<App>,
     ctx: Ctx,
     TargetFacility(r): TargetFacility,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<PersonForm>,
 ) -> Answered<Created<Issued>> {
-    create_person(&app, &ctx, r, Role::FacilityAdmin, &bytes).await
+    create_person(&app, &ctx, r, Role::FacilityAdmin, &f).await
 }
 
 /// The region's users; `?q=` searches name, kana or ID, `?status=` narrows to one status.
@@ -72,9 +74,8 @@ pub async fn user_resume(
     State(app): State<App>,
     ctx: Ctx,
     TargetUser(u): TargetUser,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ReasonForm>,
 ) -> Answered<Reply<Done>> {
-    let f: ReasonForm = body(&bytes)?;
     admin::resume(&app, &ctx, &u, &f).await?;
     done()
 }
@@ -87,9 +88,8 @@ pub async fn application_decide(
     State(app): State<App>,
     ctx: Ctx,
     ApplicationRef(item): ApplicationRef,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<DecisionForm>,
 ) -> Answered<Reply<Decided>> {
-    let f: DecisionForm = body(&bytes)?;
     let state = admin::decide_application(&app, &ctx, &item, &f).await?;
     Ok(Reply(Decided { state }))
 }
@@ -104,8 +104,11 @@ pub async fn settings(ctx: Ctx) -> Answered<Reply<Settings>> {
     Ok(Reply(ctx.settings))
 }
 
-pub async fn settings_update(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Reply<Settings>> {
-    let s: Settings = body(&bytes)?;
+pub async fn settings_update(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(s): JsonBody<Settings>,
+) -> Answered<Reply<Settings>> {
     admin::update_settings(&app, &ctx, &s).await?;
     Ok(Reply(s))
 }
@@ -116,8 +119,11 @@ pub struct Published {
     pub version: i64,
 }
 
-pub async fn policy_publish(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Created<Published>> {
-    let f: PolicyForm = body(&bytes)?;
+pub async fn policy_publish(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(f): JsonBody<PolicyForm>,
+) -> Answered<Created<Published>> {
     Ok(Created(Published { version: admin::publish_policy(&app, &ctx, &f).await? }))
 }
 

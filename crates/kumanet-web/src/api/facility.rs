@@ -1,7 +1,6 @@
 //! The JSON API of the 施設管理者: staff, and the change, deletion, suspension and password reset
 //! of a facility's users (R6.1, R6.3).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use kumanet_core::people::Role;
 use kumanet_core::people::UserStatus;
@@ -10,7 +9,7 @@ use kumanet_store::UserListItem;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{body, Answered, Created, Reply};
+use super::{Answered, Created, JsonBody, Reply};
 use crate::request::{Ctx, TargetFacility, TargetUser};
 use crate::service::admin::{self, ChangeForm, ReasonForm};
 use crate::service::PersonForm;
@@ -30,10 +29,9 @@ pub(super) async fn create_person(
     ctx: &Ctx,
     facility: Facility,
     role: Role,
-    bytes: &Bytes,
+    f: &PersonForm,
 ) -> Answered<Created<Issued>> {
-    let f: PersonForm = body(bytes)?;
-    let issued = admin::create_person(app, ctx, &facility, role, &f).await?;
+    let issued = admin::create_person(app, ctx, &facility, role, f).await?;
     Ok(Created(Issued {
         user_id: issued.user_id,
         login_id: issued.login_id,
@@ -46,9 +44,9 @@ pub async fn staff_create(
     State(app): State<App>,
     ctx: Ctx,
     TargetFacility(r): TargetFacility,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<PersonForm>,
 ) -> Answered<Created<Issued>> {
-    create_person(&app, &ctx, r, Role::Staff, &bytes).await
+    create_person(&app, &ctx, r, Role::Staff, &f).await
 }
 
 pub async fn staff(
@@ -63,9 +61,8 @@ pub async fn user_change(
     State(app): State<App>,
     ctx: Ctx,
     TargetUser(u): TargetUser,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ChangeForm>,
 ) -> Answered<Created<Filed>> {
-    let f: ChangeForm = body(&bytes)?;
     Ok(Created(Filed { application_id: admin::file_change(&app, &ctx, &u, &f).await? }))
 }
 
@@ -73,9 +70,8 @@ pub async fn user_deletion(
     State(app): State<App>,
     ctx: Ctx,
     TargetUser(u): TargetUser,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ReasonForm>,
 ) -> Answered<Created<Filed>> {
-    let f: ReasonForm = body(&bytes)?;
     Ok(Created(Filed { application_id: admin::file_deletion(&app, &ctx, &u, &f).await? }))
 }
 
@@ -83,9 +79,8 @@ pub async fn user_suspend(
     State(app): State<App>,
     ctx: Ctx,
     TargetUser(u): TargetUser,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ReasonForm>,
 ) -> Answered<Reply<Suspended>> {
-    let f: ReasonForm = body(&bytes)?;
     Ok(Reply(Suspended { sessions_ended: admin::suspend(&app, &ctx, &u, &f).await? }))
 }
 
@@ -93,9 +88,8 @@ pub async fn user_reset(
     State(app): State<App>,
     ctx: Ctx,
     TargetUser(u): TargetUser,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ReasonForm>,
 ) -> Answered<Reply<PasswordReset>> {
-    let f: ReasonForm = body(&bytes)?;
     Ok(Reply(PasswordReset { one_time_password: admin::reset_password(&app, &ctx, &u, &f).await? }))
 }
 

@@ -24,19 +24,10 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, WebError};
 
-pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError(WebError::BadRequest(format!("JSONを読み取れませんでした(未知の項目や型の誤りは受け付けません): {e}")))
     })
-}
-
-/// A body for operations whose fields are all optional: empty means `{}`.
-pub(crate) fn body_or_empty<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        body(bytes)
-    }
 }
 
 /// The component schemas that answers refer to, collected while the document is built.
@@ -146,4 +137,28 @@ pub struct Done {
 
 pub(crate) fn done() -> Answered<Reply<Done>> {
     Ok(Reply(Done { ok: true }))
+}
+
+/// A JSON request body of type `T`, read whole by the gate within its limit. Unknown fields
+/// and wrong types are refused with 400; an empty body reads as `{}`, so that a body whose
+/// fields are all optional may be left out. Its schema is the operation's request body.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError(WebError::BadRequest("本文を読み取れませんでした。".into())))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return body(b"{}").map(JsonBody);
+        }
+        body(&bytes).map(JsonBody)
+    }
+}
+
+impl<T: ToSchema> crate::request::PathObject for JsonBody<T> {
+    fn request_body(schemas: &mut Schemas) -> Option<RefOr<Schema>> {
+        Some(schema_of::<T>(schemas))
+    }
 }

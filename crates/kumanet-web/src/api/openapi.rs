@@ -1,121 +1,6 @@
 //! The OpenAPI 3.1 document of `/api/v1`, built from the route table so it cannot miss a route.
 
-use kumanet_core::policy::patient::{Consenter, EligibilityBasis, Sex};
 use serde_json::{json, Value};
-
-/// Request bodies of the API, by route: (method, path) → (summary, schema).
-fn request_schema(method: &str, path: &str) -> Option<Value> {
-    let s = |props: &[&str], required: &[&str]| {
-        let p: serde_json::Map<String, Value> =
-            props.iter().map(|k| (k.to_string(), json!({ "type": "string" }))).collect();
-        json!({ "type": "object", "additionalProperties": false, "properties": p, "required": required })
-    };
-    let person =
-        s(&["login_id", "name", "kana", "profession", "email", "phone"], &["login_id", "name", "kana", "profession"]);
-    Some(match (method, path) {
-        ("POST", "/api/v1/login") => s(&["login_id", "password"], &["login_id", "password"]),
-        ("POST", "/api/v1/password") => {
-            s(&["current", "password", "password_confirm"], &["current", "password", "password_confirm"])
-        }
-        ("POST", "/api/v1/policy/accept") => {
-            json!({ "type": "object", "additionalProperties": false, "required": ["version", "agree"],
-            "properties": { "version": { "type": "integer" }, "agree": { "type": "string" },
-              "pledge": { "type": "string", "description": "専門職は必須(誓約書・様式3)。患者・家族は不要" } } })
-        }
-        ("POST", "/api/v1/facilities") | ("PUT", "/api/v1/facilities/{facility_id}") => {
-            s(&["name", "kana", "kind", "address", "phone"], &["name", "kana", "kind", "address", "phone"])
-        }
-        ("POST", "/api/v1/facilities/{facility_id}/admins") | ("POST", "/api/v1/facilities/{facility_id}/staff") => {
-            person
-        }
-        ("POST", "/api/v1/users/{user_id}/change") => {
-            s(&["name", "kana", "profession", "email", "phone", "reason"], &["name", "kana", "profession", "reason"])
-        }
-        ("POST", "/api/v1/applications/{application_id}") => s(&["decision", "note"], &["decision"]),
-        ("POST", "/api/v1/policy/versions") => s(&["purpose", "body"], &["purpose", "body"]),
-        ("PUT", "/api/v1/settings") => json!({ "type": "object", "additionalProperties": false,
-            "required": ["region_name", "idle_timeout_minutes", "session_lifetime_hours", "password_max_age_days", "lockout_threshold", "lockout_minutes"],
-            "properties": { "region_name": { "type": "string" }, "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 60 },
-              "session_lifetime_hours": { "type": "integer", "minimum": 1, "maximum": 24 }, "password_max_age_days": { "type": "integer", "minimum": 1, "maximum": 60 },
-              "lockout_threshold": { "type": "integer", "minimum": 3, "maximum": 100 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
-              "family_agreement": { "type": "string", "enum": ["all", "majority"] },
-              "post_soft_limit": { "type": "integer", "minimum": 100, "maximum": 5000 } } }),
-        ("POST", p) if p.starts_with("/api/v1/users/") => s(&["reason"], &["reason"]),
-        _ => return patient_request_schema(method, path),
-    })
-}
-
-/// Request bodies of the patient, group and invitation routes (the service forms).
-fn patient_request_schema(method: &str, path: &str) -> Option<Value> {
-    let obj = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
-    let text = json!({ "type": "string" });
-    let codes = |codes: Vec<&str>| json!({ "type": "string", "enum": codes });
-    if let Some(s) = super::posts::request_schema(method, path)
-        .or_else(|| super::boards::request_schema(method, path))
-        .or_else(|| super::resources::request_schema(method, path))
-    {
-        return Some(s);
-    }
-    if method != "POST" {
-        return None;
-    }
-    Some(match path {
-        "/api/v1/patients" => obj(
-            json!({
-                "name": text, "kana": text,
-                "birth_date": { "type": "string", "format": "date" },
-                "sex": codes(Sex::ALL.iter().map(|x| x.code()).collect()),
-                "address": text,
-                "basis": codes(EligibilityBasis::ALL.iter().map(|x| x.code()).collect()),
-                "basis_reason": { "type": "string", "description": "judged_necessary のとき必須" },
-            }),
-            &["name", "kana", "birth_date", "sex", "address", "basis"],
-        ),
-        "/api/v1/patients/{patient_id}/consent" => obj(
-            json!({
-                "consenter": codes(Consenter::ALL.iter().map(|x| x.code()).collect()),
-                "consenter_name": text,
-                "relationship": { "type": "string", "description": "家族の場合は必須" },
-                "consented_on": { "type": "string", "format": "date" },
-                "scope": { "type": "string", "description": "空なら既定の範囲" },
-                "scan_base64": { "type": "string", "contentEncoding": "base64", "contentMediaType": "application/octet-stream",
-                    "description": "署名済み同意書の画像(PDF・JPEG・PNG、10MBまで。base64では約13.4MB)。" },
-            }),
-            &["consenter", "consenter_name", "consented_on"],
-        ),
-        "/api/v1/patients/{patient_id}/consent/withdraw" => {
-            obj(json!({ "note": { "type": "string", "description": "撤回の申し出の内容(いつ・誰から)" } }), &["note"])
-        }
-        "/api/v1/patients/{patient_id}/delegation" => obj(
-            json!({ "facility_id": { "type": "string", "description": "委託先の施設ID。空文字で主治医に戻す" } }),
-            &["facility_id"],
-        ),
-        "/api/v1/patients/{patient_id}/group" | "/api/v1/groups/{group_id}/members/{user_id}/remove" => {
-            obj(json!({}), &[])
-        }
-        "/api/v1/groups/{group_id}/invitations" => {
-            obj(json!({ "invitee_id": text, "reason": text }), &["invitee_id", "reason"])
-        }
-        "/api/v1/groups/{group_id}/leave" => obj(json!({ "note": text }), &[]),
-        "/api/v1/groups/{group_id}/family/proposal" => {
-            obj(json!({ "note": { "type": "string", "description": "参加が必要・有効と考える理由" } }), &["note"])
-        }
-        "/api/v1/groups/{group_id}/family/vote" => obj(
-            json!({ "decision": codes(vec!["agree", "object"]), "comment": { "type": "string", "description": "反対の場合は必須" } }),
-            &["decision"],
-        ),
-        "/api/v1/groups/{group_id}/family/accounts" => obj(
-            json!({ "login_id": text, "name": text, "kana": text, "relationship": { "type": "string", "description": "本人・長女など" } }),
-            &["login_id", "name", "kana", "relationship"],
-        ),
-        "/api/v1/invitations/{invitation_id}" => obj(
-            json!({ "decision": codes(vec!["accept", "decline"]),
-                    "appropriate": { "type": "string", "enum": ["on"], "description": "参加がふさわしいことを確認した(参加するときは必須)" } }),
-            &["decision"],
-        ),
-        _ => return None,
-    })
-}
 
 /// The OpenAPI 3.1 document, built from the route table.
 pub fn openapi_document() -> Value {
@@ -191,7 +76,8 @@ pub fn openapi_document() -> Value {
                 op["responses"][a.status.as_str()] = answer;
             }
         }
-        if let Some(schema) = request_schema(def.method.as_str(), def.path) {
+        if let Some(schema) = (def.request)(&mut schemas) {
+            let schema = json!(schema);
             // A body whose fields are all optional may be left out.
             let required = schema["required"].as_array().is_some_and(|r| !r.is_empty());
             op["requestBody"] =
@@ -230,7 +116,10 @@ pub fn openapi_document() -> Value {
         json!({ "type": "object", "required": ["code", "message"], "properties": {
             "code": { "type": "string" }, "message": { "type": "string" },
             "retry_after_seconds": { "type": "integer" },
-            "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
+            "fields": { "type": "array", "items": { "type": "object", "required": ["field", "code", "message"], "properties": {
+                "field": { "type": "string" },
+                "code": { "type": "string", "description": "required, too_long, bad_character, not_kana, not_listed…(検査に固有のコードがまだないものは invalid)" },
+                "message": { "type": "string" } } } },
             "request_id": { "type": "string" } } }),
     );
     json!({
@@ -266,5 +155,25 @@ mod tests {
         assert_eq!(session["properties"]["user"]["$ref"], "#/components/schemas/User");
         assert!(doc["components"]["schemas"]["User"]["properties"]["login_id"].is_object());
         assert!(doc["components"]["schemas"]["User"]["properties"].get("password_hash").is_none());
+    }
+
+    /// The request bodies come from the types the handlers read (`JsonBody<T>`).
+    #[test]
+    fn request_bodies_are_the_handlers_types() {
+        let doc = openapi_document();
+        let body = |path: &str, method: &str| {
+            doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"].clone()
+        };
+        let login = body("/api/v1/login", "post");
+        assert_eq!(login["required"], json!(["login_id", "password"]));
+        assert_eq!(login["additionalProperties"], false, "unknown fields are refused");
+        assert!(login["properties"].get("csrf").is_none(), "the page's token is not part of the API");
+        let settings = body("/api/v1/settings", "put");
+        assert_eq!(settings["properties"]["idle_timeout_minutes"]["maximum"], 60);
+        let patient = body("/api/v1/patients", "post");
+        assert_eq!(patient["properties"]["sex"]["$ref"], "#/components/schemas/Sex");
+        assert!(doc["components"]["schemas"]["Sex"]["enum"].as_array().is_some_and(|e| !e.is_empty()));
+        assert_eq!(doc["paths"]["/api/v1/patients/{patient_id}/group"]["post"]["requestBody"]["required"], false);
+        assert!(doc["paths"]["/api/v1/session"]["get"].get("requestBody").is_none());
     }
 }

@@ -1,7 +1,6 @@
 //! The JSON API of patients (R3), consent (R2), patient groups, invitations and the family's
 //! participation (R5).
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use kumanet_core::people::Profession;
@@ -10,7 +9,7 @@ use kumanet_store::{Consent, FamilyMember, FamilyProposal, Invitation, Member, P
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{body, body_or_empty, Answer, Answered, Created, Documented, Reply, Schemas};
+use super::{Answer, Answered, Created, Documented, JsonBody, Reply, Schemas};
 use crate::error::{ApiError, FieldErrors, WebError};
 use crate::query::TextQuery;
 use crate::request::{Ctx, GroupInvitation, Patient};
@@ -54,9 +53,8 @@ pub async fn patients(
 pub async fn patient_create(
     State(app): State<App>,
     ctx: Ctx,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<PatientForm>,
 ) -> Answered<Created<kumanet_store::Patient>> {
-    let f: PatientForm = body(&bytes)?;
     let id = patients::register(&app, &ctx, &f).await?;
     Ok(Created(app.store.patient(&id).await?.ok_or(WebError::NotFound)?))
 }
@@ -89,7 +87,7 @@ pub async fn patient(State(app): State<App>, ctx: Ctx, Patient(p): Patient) -> A
 
 /// The consent form's fields (様式1) as JSON. The scan, if any, is standard base64 (RFC 4648);
 /// the API's 2 MB body limit allows scans up to about 1.5 MB (larger ones through the page).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
     #[serde(default)]
@@ -102,7 +100,9 @@ pub struct ConsentBody {
     consented_on: String,
     #[serde(default)]
     scope: String,
+    /// 署名済み同意書の画像(PDF・JPEG・PNG)、base64。
     #[serde(default)]
+    #[schema(content_encoding = "base64")]
     scan_base64: Option<String>,
 }
 
@@ -145,9 +145,8 @@ pub async fn consent_create(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ConsentBody>,
 ) -> Answered<Created<Consent>> {
-    let f: ConsentBody = body(&bytes)?;
     let scan = match f.scan_base64.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => match base64_decode(text) {
@@ -176,9 +175,8 @@ pub async fn consent_withdraw(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<NoteForm>,
 ) -> Answered<Reply<Consent>> {
-    let f: NoteForm = body(&bytes)?;
     patients::withdraw_consent(&app, &ctx, &p, &f).await?;
     Ok(Reply(app.store.latest_consent(&p.patient.id).await?.ok_or(WebError::NotFound)?))
 }
@@ -194,9 +192,8 @@ pub async fn delegation(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<DelegationForm>,
 ) -> Answered<Reply<Delegated>> {
-    let f: DelegationForm = body(&bytes)?;
     patients::delegate(&app, &ctx, &p, &f).await?;
     let to = f.facility_id.trim();
     Ok(Reply(Delegated { delegated_facility_id: (!to.is_empty()).then(|| to.to_string()) }))
@@ -237,9 +234,8 @@ pub async fn group_create(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(_): JsonBody<NoteForm>,
 ) -> Answered<GroupOpened> {
-    let _: NoteForm = body_or_empty(&bytes)?;
     let existed = p.group.is_some();
     let group_id = patients::create_group(&app, &ctx, &p).await?;
     Ok(GroupOpened { existed, group: GroupRef { group_id } })
@@ -305,9 +301,8 @@ pub async fn invite(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<InviteForm>,
 ) -> Answered<Created<InvitationRef>> {
-    let f: InviteForm = body(&bytes)?;
     Ok(Created(InvitationRef { invitation_id: patients::invite(&app, &ctx, &p, &f).await? }))
 }
 
@@ -317,9 +312,8 @@ pub async fn member_remove(
     ctx: Ctx,
     Patient(p): Patient,
     Path((_, user_id)): Path<(String, String)>,
-    bytes: Bytes,
+    JsonBody(_): JsonBody<NoteForm>,
 ) -> Answered<Reply<Removed>> {
-    let _: NoteForm = body_or_empty(&bytes)?;
     patients::remove_member(&app, &ctx, &p, &user_id).await?;
     Ok(Reply(Removed { removed: user_id }))
 }
@@ -340,9 +334,8 @@ pub async fn leave(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<NoteForm>,
 ) -> Answered<Created<RemovalRequested>> {
-    let f: NoteForm = body_or_empty(&bytes)?;
     patients::request_removal(&app, &ctx, &p, &f).await?;
     Ok(Created(RemovalRequested { removal_requested: true }))
 }
@@ -400,9 +393,8 @@ pub async fn family_propose(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<NoteForm>,
 ) -> Answered<Created<Proposed>> {
-    let f: NoteForm = body(&bytes)?;
     patients::propose_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
     Ok(Created(Proposed { family_proposal: app.store.family_proposal(&gid).await? }))
@@ -418,9 +410,8 @@ pub async fn family_vote(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<VoteForm>,
 ) -> Answered<Reply<Voted>> {
-    let f: VoteForm = body(&bytes)?;
     patients::vote_family(&app, &ctx, &p, &f).await?;
     let gid = group_id_of(&p)?;
     Ok(Reply(Voted { agreement: agreement_view(&ctx, patients::agreement(&app, &ctx, &gid).await?) }))
@@ -441,9 +432,8 @@ pub async fn family_account(
     State(app): State<App>,
     ctx: Ctx,
     Patient(p): Patient,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<FamilyForm>,
 ) -> Answered<Created<FamilyIssued>> {
-    let f: FamilyForm = body(&bytes)?;
     let issued = patients::create_family_account(&app, &ctx, &p, &f).await?;
     Ok(Created(FamilyIssued {
         user_id: issued.user_id,
@@ -486,9 +476,8 @@ pub async fn invitation_answer(
     State(app): State<App>,
     ctx: Ctx,
     GroupInvitation(inv): GroupInvitation,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<AnswerForm>,
 ) -> Answered<Reply<InvitationAnswered>> {
-    let f: AnswerForm = body(&bytes)?;
     // The page's checkbox sends "on"; JSON must not read `"false"` or `"no"` as a confirmation.
     if f.appropriate.as_deref().is_some_and(|v| v != "on") {
         let mut errors = FieldErrors::default();

@@ -1,7 +1,6 @@
 //! The JSON twins of the posts pages (第10条): timeline, check (the preview), confirm (確定),
 //! a post with its history, edit, delete, 了解 and read marks. Same services, same gate.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,10 +9,10 @@ use kumanet_core::audit::AuditAction;
 use kumanet_core::people::Profession;
 use kumanet_core::policy::post::Part;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{schema_of, Answer, Answered, Documented, NoContent, Reply, Schemas};
+use super::{schema_of, Answer, Answered, Documented, JsonBody, NoContent, Reply, Schemas};
 use crate::error::{ApiError, WebError};
 use crate::jst::iso_utc;
 use crate::query::{BeforeQuery, TextQuery};
@@ -23,12 +22,15 @@ use crate::service::posts::{self, Draft, Outcome, PostCard, PostForm};
 use crate::App;
 
 /// The body of a post (R10.6: `confirm` must be true; R10.4: the warned patients confirmed).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiPost {
+    #[schema(max_length = 5000)]
     pub body: String,
+    /// 確定操作(R10.6)。trueでなければ記録しません。
     #[serde(default)]
     pub confirm: bool,
+    /// 警告された別の患者さんを確認した上で確定する場合、そのID(R10.4)。
     #[serde(default)]
     pub acknowledged_patient_ids: Vec<String>,
 }
@@ -183,8 +185,7 @@ async fn list(app: App, ctx: Ctx, room: Room, part: Part, before: Option<i64>) -
     Ok(Reply(Timeline { posts: cards.iter().map(post_json).collect(), older_before: older }))
 }
 
-async fn check(app: App, ctx: Ctx, room: Room, bytes: Bytes) -> Answered<Reply<DraftJson>> {
-    let f: ApiPost = super::body(&bytes)?;
+async fn check(app: App, ctx: Ctx, room: Room, f: ApiPost) -> Answered<Reply<DraftJson>> {
     let d = posts::check(&app, &ctx, &room, &f.body).await?;
     Ok(Reply(draft_json(&d)))
 }
@@ -259,8 +260,7 @@ fn require_confirm(f: &ApiPost) -> Result<(), ApiError> {
     }
 }
 
-async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, bytes: Bytes) -> Answered<Posted<true>> {
-    let f: ApiPost = super::body(&bytes)?;
+async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, f: ApiPost) -> Answered<Posted<true>> {
     require_confirm(&f)?;
     outcome(posts::confirm(&app, &ctx, &room, part, &f.form()).await)
 }
@@ -271,9 +271,9 @@ macro_rules! handler {
             State(app): State<App>,
             ctx: Ctx,
             InRoom(r): InRoom,
-            bytes: Bytes,
+            JsonBody(f): JsonBody<ApiPost>,
         ) -> Answered<Posted<true>> {
-            $f(app, ctx, r, $part, bytes).await
+            $f(app, ctx, r, $part, f).await
         }
     };
 }
@@ -286,9 +286,9 @@ pub async fn group_check(
     State(app): State<App>,
     ctx: Ctx,
     InRoom(r): InRoom,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ApiPost>,
 ) -> Answered<Reply<DraftJson>> {
-    check(app, ctx, r, bytes).await
+    check(app, ctx, r, f).await
 }
 
 pub async fn group_posts(
@@ -347,9 +347,8 @@ pub async fn post_edit(
     ctx: Ctx,
     PostRef(post): PostRef,
     InRoom(room): InRoom,
-    bytes: Bytes,
+    JsonBody(f): JsonBody<ApiPost>,
 ) -> Answered<Posted<false>> {
-    let f: ApiPost = super::body(&bytes)?;
     require_confirm(&f)?;
     outcome(posts::edit(&app, &ctx, &room, &post, &f.form()).await)
 }
@@ -377,25 +376,6 @@ pub async fn post_ack(
 pub async fn post_read(State(app): State<App>, ctx: Ctx, PostRef(meta): PostRef) -> Answered<NoContent> {
     posts::mark_read(&app, &ctx, &meta.room_id, meta.part, meta.seq).await?;
     Ok(NoContent)
-}
-
-/// Request bodies for the OpenAPI document.
-pub fn request_schema(method: &str, path: &str) -> Option<Value> {
-    let post = json!({ "type": "object", "additionalProperties": false, "required": ["body"],
-        "properties": { "body": { "type": "string", "maxLength": kumanet_core::policy::post::HARD_LIMIT },
-            "confirm": { "type": "boolean", "description": "確定操作(R10.6)。trueでなければ記録しません。" },
-            "acknowledged_patient_ids": { "type": "array", "items": { "type": "string" },
-                "description": "警告された別の患者さんを確認した上で確定する場合、そのID(R10.4)。" } } });
-    match (method, path) {
-        ("POST", p)
-            if (p.starts_with("/api/v1/groups/") || p.starts_with("/api/v1/boards/")) && p.ends_with("/posts") =>
-        {
-            Some(post)
-        }
-        ("POST", p) if p.ends_with("/posts/check") => Some(post),
-        ("PUT", "/api/v1/posts/{post_id}") => Some(post),
-        _ => None,
-    }
 }
 
 /// One search result: where the post is, who wrote it, and the text around the first match.

@@ -6,10 +6,9 @@ use axum::extract::{Query, State};
 use kumanet_core::policy::directory::{days_label, is_stale, EntryInput, Term};
 use kumanet_store::DirectoryEntry;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::{Answered, Created, Reply};
+use super::{Answered, Created, JsonBody, Reply};
 use crate::error::{ApiError, WebError};
 use crate::request::{Ctx, Resource};
 use crate::service::directory::{self as dir, ImportMode, RowAction, SearchForm, PAGE};
@@ -121,8 +120,11 @@ pub struct ResourceRef {
     pub resource_id: String,
 }
 
-pub async fn create(State(app): State<App>, ctx: Ctx, bytes: Bytes) -> Answered<Created<ResourceRef>> {
-    let input: EntryInput = super::body(&bytes)?;
+pub async fn create(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(input): JsonBody<EntryInput>,
+) -> Answered<Created<ResourceRef>> {
     Ok(Created(ResourceRef { resource_id: dir::create(&app, &ctx, &input).await? }))
 }
 
@@ -130,9 +132,8 @@ pub async fn update(
     State(app): State<App>,
     ctx: Ctx,
     Resource(e): Resource,
-    bytes: Bytes,
+    JsonBody(input): JsonBody<EntryInput>,
 ) -> Answered<Reply<ResourceRef>> {
-    let input: EntryInput = super::body(&bytes)?;
     dir::update(&app, &ctx, &e, &input).await?;
     Ok(Reply(ResourceRef { resource_id: e.id }))
 }
@@ -202,35 +203,4 @@ pub async fn import(
             })
             .collect(),
     }))
-}
-
-/// Request bodies for the OpenAPI document.
-pub fn request_schema(method: &str, path: &str) -> Option<Value> {
-    let fields = [
-        "kind",
-        "name",
-        "kana",
-        "address",
-        "area",
-        "phone",
-        "fax",
-        "email",
-        "web",
-        "days",
-        "hours",
-        "services",
-        "capacity",
-        "vacancies",
-        "notes",
-        "confirmed_on",
-        "facility_id",
-    ];
-    let props: serde_json::Map<String, Value> =
-        fields.iter().map(|f| (f.to_string(), json!({ "type": "string" }))).collect();
-    match (method, path) {
-        ("POST", "/api/v1/resources") | ("PUT", "/api/v1/resources/{resource_id}") => Some(
-            json!({ "type": "object", "additionalProperties": false, "properties": props, "required": ["kind", "name"] }),
-        ),
-        _ => None,
-    }
 }

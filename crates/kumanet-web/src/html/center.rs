@@ -167,7 +167,7 @@ pub async fn application_post(
             let error = errors
                 .0
                 .first()
-                .map(|(_, m)| format!("{}さんの{}: {}", item.user.name, item.application.kind.label(), m));
+                .map(|e| format!("{}さんの{}: {}", item.user.name, item.application.kind.label(), e.message));
             Ok(unprocessable(render(&ApplicationsPage {
                 chrome: Chrome::new(&ctx, "承認待ちの届出"), items, error
             })))

@@ -172,14 +172,17 @@ pub async fn setup(app: &App, ctx: &Ctx, f: &SetupForm) -> Result<(), WebError> 
     tx.commit().await.map_err(WebError::from)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub login_id: String,
     #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
     pub password: Secret,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -395,16 +398,20 @@ pub async fn logout(app: &App, ctx: &Ctx) -> Result<(), WebError> {
     tx.commit().await.map_err(WebError::from)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordForm {
     #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
     pub current: Secret,
     #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
     pub password: Secret,
     #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
     pub password_confirm: Secret,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -454,16 +461,20 @@ pub async fn change_password(app: &App, ctx: &Ctx, f: &PasswordForm) -> Result<u
     Ok(sessions_ended)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub version: i64,
     #[serde(default)]
+    #[schema(required = true)]
     pub agree: Option<String>,
+    /// 専門職は必須(誓約書・様式3)。患者・家族は不要。
     #[serde(default)]
     pub pledge: Option<String>,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 

@@ -18,27 +18,35 @@ use crate::passwords::issue_password;
 use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kana: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kind: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub address: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub phone: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 fn parse_facility(id: String, f: &FacilityForm) -> Result<NewFacility, WebError> {
     let mut errors = FieldErrors::default();
     let name = required_text(&f.name, "name", "施設名", 64, &mut errors);
-    let kana = kumanet_core::people::parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).unwrap_or_default();
+    let kana = kumanet_core::people::parse_kana(&f.kana)
+        .map_err(|p| errors.problem("kana", "ふりがな", &p))
+        .unwrap_or_default();
     let kind = FacilityKind::from_code(f.kind.trim());
     if kind.is_none() {
         errors.add("kind", "施設の種類を一覧から選んでください。");
@@ -170,31 +178,38 @@ pub async fn create_person(
     Ok(Issued { user_id, login_id, name: person.name, password: password.into() })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub reason: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kana: String,
     #[serde(default)]
+    #[schema(required = true, value_type = kumanet_core::people::Profession)]
     pub profession: String,
     #[serde(default)]
     pub email: String,
     #[serde(default)]
     pub phone: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub reason: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -314,14 +329,16 @@ pub async fn reset_password(app: &App, ctx: &Ctx, user: &User, f: &ReasonForm) -
     Ok(password)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub decision: String,
     #[serde(default)]
     pub note: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -387,14 +404,17 @@ pub async fn decide_application(
     Ok(state)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub purpose: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub body: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 

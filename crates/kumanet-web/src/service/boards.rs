@@ -15,34 +15,41 @@ use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
 /// A new board (pages and API).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub purpose: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// Whom to invite.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardInviteForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub invitee_id: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
 /// The invitee's answer: `accept` or `decline`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardAnswerForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub decision: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 

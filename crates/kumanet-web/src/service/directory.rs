@@ -7,6 +7,7 @@ use kumanet_core::people::Role;
 use kumanet_core::policy::directory::{
     column_label, days_label, search_words, validate, EntryFields, EntryInput, Term, COLUMNS, STALE_AFTER_DAYS,
 };
+use kumanet_core::problem::Problem;
 use kumanet_store::{DirectoryEntry, DirectoryQuery};
 use serde::Deserialize;
 
@@ -98,10 +99,10 @@ pub fn stale_cutoff(ctx: &Ctx) -> String {
     crate::jst::iso_date_jst(ctx.now - STALE_AFTER_DAYS * 24 * 3600 * kumanet_core::MICROS_PER_SECOND)
 }
 
-fn field_errors(errors: Vec<(&'static str, String)>) -> WebError {
+fn field_errors(errors: Vec<(&'static str, Problem)>) -> WebError {
     let mut e = FieldErrors::default();
-    for (f, m) in errors {
-        e.add(f, m);
+    for (f, p) in errors {
+        e.problem(f, column_label(f), &p);
     }
     WebError::Invalid(e)
 }
@@ -116,7 +117,9 @@ async fn checked(app: &App, ctx: &Ctx, input: &EntryInput) -> Result<EntryFields
         f.facility_id = u.facility_id.clone();
     } else if let Some(fid) = &f.facility_id {
         if app.store.facility(fid).await?.is_none() {
-            return Err(field_errors(vec![("facility_id", "その施設はくまねっとに登録されていません。".into())]));
+            let mut e = FieldErrors::default();
+            e.add("facility_id", "その施設はくまねっとに登録されていません。");
+            return Err(WebError::Invalid(e));
         }
     }
     Ok(f)
@@ -394,7 +397,10 @@ pub async fn read_csv(app: &App, ctx: &Ctx, bytes: &[u8]) -> Result<ImportReport
         let checked = match validate(&input, &kinds, &areas, &today) {
             Ok(f) => Some(f),
             Err(es) => {
-                errors.extend(es.into_iter().map(|(f, m)| (column_label(f).to_string(), m)));
+                errors.extend(
+                    es.into_iter()
+                        .map(|(f, p)| (column_label(f).to_string(), crate::messages::problem(column_label(f), &p))),
+                );
                 None
             }
         };

@@ -44,16 +44,20 @@ pub fn default_purpose(region: &str) -> String {
 pub const POLICY_TEXT: &str = include_str!("../../assets/policy-ja.txt");
 
 /// The form for a new ID (staff or facility admin), from a page or the API.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub login_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kana: String,
     #[serde(default)]
+    #[schema(required = true, value_type = kumanet_core::people::Profession)]
     pub profession: String,
     #[serde(default)]
     pub email: String,
@@ -61,6 +65,7 @@ pub struct PersonForm {
     pub phone: String,
     /// Present in HTML forms; ignored here (checked by the gate).
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -86,8 +91,8 @@ pub fn parse_person(f: &PersonForm, with_login: bool, errors: &mut FieldErrors) 
     } else {
         None
     };
-    let name = parse_name(&f.name, "氏名").map_err(|m| errors.add("name", m)).ok();
-    let kana = parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).ok();
+    let name = parse_name(&f.name).map_err(|p| errors.problem("name", "氏名", &p)).ok();
+    let kana = parse_kana(&f.kana).map_err(|p| errors.problem("kana", "ふりがな", &p)).ok();
     let profession = if f.profession.trim().is_empty() {
         errors.add("profession", "職種を選んでください。");
         None

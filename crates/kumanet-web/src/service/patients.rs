@@ -17,24 +17,31 @@ use crate::error::{FieldErrors, WebError};
 use crate::request::{AuditTarget, Ctx};
 use crate::App;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kana: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub birth_date: String,
     #[serde(default)]
+    #[schema(required = true, value_type = kumanet_core::policy::patient::Sex)]
     pub sex: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub address: String,
     #[serde(default)]
+    #[schema(required = true, value_type = kumanet_core::policy::patient::EligibilityBasis)]
     pub basis: String,
     #[serde(default)]
     pub basis_reason: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -55,8 +62,8 @@ fn today(ctx: &Ctx) -> String {
 /// R3.1, R5.1: the attending physician registers a patient with the basis of eligibility.
 pub async fn register(app: &App, ctx: &Ctx, f: &PatientForm) -> Result<String, WebError> {
     let mut errors = FieldErrors::default();
-    let name = parse_name(&f.name, "氏名").map_err(|m| errors.add("name", m)).unwrap_or_default();
-    let kana = parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).unwrap_or_default();
+    let name = parse_name(&f.name).map_err(|p| errors.problem("name", "氏名", &p)).unwrap_or_default();
+    let kana = parse_kana(&f.kana).map_err(|p| errors.problem("kana", "ふりがな", &p)).unwrap_or_default();
     let birth_date = past_date(&f.birth_date, "birth_date", "生年月日", &today(ctx), &mut errors);
     let sex = Sex::from_code(f.sex.trim());
     if sex.is_none() {
@@ -123,8 +130,8 @@ pub async fn record_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Consen
     if consenter.is_none() {
         errors.add("consenter", "同意したのが本人か家族かを選んでください。");
     }
-    let consenter_name = parse_name(&f.consenter_name, "同意した方の氏名")
-        .map_err(|m| errors.add("consenter_name", m))
+    let consenter_name = parse_name(&f.consenter_name)
+        .map_err(|p| errors.problem("consenter_name", "同意した方の氏名", &p))
         .unwrap_or_default();
     let relationship = f.relationship.trim().to_string();
     if consenter == Some(Consenter::Family) && relationship.is_empty() {
@@ -385,12 +392,13 @@ pub async fn view_consent_scan(
     Ok(marked)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteForm {
     #[serde(default)]
     pub note: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -413,12 +421,14 @@ pub async fn withdraw_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Note
     tx.commit().await.map_err(WebError::from)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DelegationForm {
     /// A facility id, or empty to take the management back. Required, so an empty post changes nothing.
+    #[schema(required = true)]
     pub facility_id: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -470,14 +480,17 @@ pub async fn create_group(app: &App, ctx: &Ctx, p: &PatientContext) -> Result<St
     Ok(id)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub invitee_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub reason: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -560,15 +573,17 @@ pub async fn invite(app: &App, ctx: &Ctx, p: &PatientContext, f: &InviteForm) ->
     Ok(id)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub decision: String,
     /// R10.1: the invitee confirms that taking part is appropriate.
     #[serde(default)]
     pub appropriate: Option<String>,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -680,14 +695,16 @@ pub async fn request_removal(app: &App, ctx: &Ctx, p: &PatientContext, f: &NoteF
     tx.commit().await.map_err(WebError::from)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub decision: String,
     #[serde(default)]
     pub comment: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -757,18 +774,23 @@ pub async fn agreement(app: &App, ctx: &Ctx, group_id: &str) -> Result<(usize, u
     Ok((members.len(), agree, object, met))
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FamilyForm {
     #[serde(default)]
+    #[schema(required = true)]
     pub login_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub kana: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub relationship: String,
     #[serde(default)]
+    #[schema(ignore)]
     pub csrf: Option<kumanet_core::secret::Secret>,
 }
 
@@ -790,8 +812,8 @@ pub async fn create_family_account(
     }
     let mut errors = FieldErrors::default();
     let login_id = kumanet_core::people::LoginId::parse(&f.login_id).map_err(|m| errors.add("login_id", m)).ok();
-    let name = parse_name(&f.name, "氏名").map_err(|m| errors.add("name", m)).unwrap_or_default();
-    let kana = parse_kana(&f.kana).map_err(|m| errors.add("kana", m)).unwrap_or_default();
+    let name = parse_name(&f.name).map_err(|p| errors.problem("name", "氏名", &p)).unwrap_or_default();
+    let kana = parse_kana(&f.kana).map_err(|p| errors.problem("kana", "ふりがな", &p)).unwrap_or_default();
     let relationship =
         required_text(&f.relationship, "relationship", "患者さんとの関係(本人・長女など)", 32, &mut errors);
     errors.into_result()?;

@@ -69,9 +69,9 @@ pub enum Outcome {
 /// R10.3, R10.4: parse the text, advise on length, and find other patients it names (on a board,
 /// R5.4, any patient: no patient information belongs there).
 pub async fn check(app: &App, ctx: &Ctx, room: &Room, raw: &str) -> Result<Draft, WebError> {
-    let body = parse_body(raw).map_err(|m| {
+    let body = parse_body(raw).map_err(|p| {
         let mut e = FieldErrors::default();
-        e.add("body", m);
+        e.problem("body", "本文", &p);
         WebError::Invalid(e)
     })?;
     let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;

@@ -61,6 +61,14 @@ both!(r3_1_r4_1_r5_2_r5_3_api_patients_consent_group_and_family, |srv: Srv| asyn
     let r = t.doctor.api("POST", "/api/v1/patients", json!({ "name": "熊谷 一郎", "kana": "kumagaya" })).await;
     assert_eq!(r.status, 422);
     assert_eq!(fields(&r), ["kana", "birth_date", "sex", "address", "basis"]);
+    // Issue 18: a problem the core names carries its code, worded by the one message table.
+    let kana = &r.json()["fields"][0];
+    assert_eq!(
+        (kana["code"].as_str(), kana["message"].as_str()),
+        (Some("not_kana"), Some("ふりがなはひらがなかカタカナで入力してください。"))
+    );
+    let r = t.doctor.api("POST", "/api/v1/patients", json!({ "name": "熊".repeat(65) })).await;
+    assert_eq!(r.json()["fields"][0]["code"], "too_long", "{}", r.body);
     let r = t.doctor.api("POST", "/api/v1/patients", form).await;
     assert_eq!(r.status, 201, "{}", r.body);
     no_store(&r);
