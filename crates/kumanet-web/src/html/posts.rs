@@ -278,59 +278,26 @@ async fn confirm(app: App, ctx: Ctx, room: Room, part: Part, req: Request) -> Re
     composer.outcome(&app, &ctx, result, &f).await
 }
 
-pub async fn preview_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    preview(app, ctx, r, Part::Professional, req).await
+/// The compose handlers of each part of a room: the same preview and 確定, one part each.
+macro_rules! compose_handler {
+    ($name:ident, $f:ident, $part:expr) => {
+        pub async fn $name(
+            State(app): State<App>,
+            ctx: Ctx,
+            InRoom(r): InRoom,
+            req: Request,
+        ) -> Result<Response, WebError> {
+            $f(app, ctx, r, $part, req).await
+        }
+    };
 }
 
-pub async fn confirm_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    confirm(app, ctx, r, Part::Professional, req).await
-}
-
-pub async fn shared_preview_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    preview(app, ctx, r, Part::Shared, req).await
-}
-
-pub async fn shared_confirm_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    confirm(app, ctx, r, Part::Shared, req).await
-}
-
-pub async fn board_preview_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    preview(app, ctx, r, Part::Board, req).await
-}
-
-pub async fn board_confirm_post(
-    State(app): State<App>,
-    ctx: Ctx,
-    InRoom(r): InRoom,
-    req: Request,
-) -> Result<Response, WebError> {
-    confirm(app, ctx, r, Part::Board, req).await
-}
+compose_handler!(preview_post, preview, Part::Professional);
+compose_handler!(confirm_post, confirm, Part::Professional);
+compose_handler!(shared_preview_post, preview, Part::Shared);
+compose_handler!(shared_confirm_post, confirm, Part::Shared);
+compose_handler!(board_preview_post, preview, Part::Board);
+compose_handler!(board_confirm_post, confirm, Part::Board);
 
 #[derive(Template)]
 #[template(path = "posts/show.html")]
@@ -554,17 +521,18 @@ impl Stream {
     }
 }
 
-pub async fn live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
-    live(app, ctx, r, Part::Professional).await
+/// The live stream of each part of a room.
+macro_rules! live_handler {
+    ($name:ident, $part:expr) => {
+        pub async fn $name(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
+            live(app, ctx, r, $part).await
+        }
+    };
 }
 
-pub async fn shared_live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
-    live(app, ctx, r, Part::Shared).await
-}
-
-pub async fn board_live_get(State(app): State<App>, ctx: Ctx, InRoom(r): InRoom) -> Result<Response, WebError> {
-    live(app, ctx, r, Part::Board).await
-}
+live_handler!(live_get, Part::Professional);
+live_handler!(shared_live_get, Part::Shared);
+live_handler!(board_live_get, Part::Board);
 
 #[derive(Template)]
 #[template(path = "posts/attachment.html")]

@@ -505,7 +505,12 @@ pub struct TermsForm {
 pub async fn update_terms(app: &App, ctx: &Ctx, f: &TermsForm) -> Result<(), WebError> {
     let vocabulary = match f.vocabulary.as_str() {
         "kind" | "area" => f.vocabulary.as_str(),
-        _ => return Err(WebError::BadRequest("種別か地区を選んでください。".into())),
+        _ => {
+            // A form's missing choice is a field error (422), as everywhere else.
+            let mut errors = FieldErrors::default();
+            errors.add("vocabulary", "種別か地区を選んでください。");
+            return Err(WebError::Invalid(errors));
+        }
     };
     let current = app.store.directory_terms(vocabulary).await?;
     let labels: Vec<&str> = f.labels.lines().map(str::trim).filter(|l| !l.is_empty()).collect();

@@ -294,6 +294,9 @@ both!(r12_2_entries_are_kept_current_by_the_center_and_each_facility, |srv: Srv|
     assert_eq!((areas[0].code.as_str(), areas[0].label.as_str(), areas.len()), ("north", "熊谷地区", 6));
     let r = w.center.post_form("/center/resources/terms", &[("vocabulary", "area"), ("labels", "熊谷地区")]).await;
     assert_eq!(r.status, 422, "areas in use are not removed");
+    // Issue 18: a missing choice is a field error like any other (422 with the form), not 400.
+    let r = w.center.post_form("/center/resources/terms", &[("vocabulary", "menu"), ("labels", "a")]).await;
+    assert_eq!((r.status, r.by_id("e-vocabulary").as_deref()), (422, Some("種別か地区を選んでください。")));
 });
 
 both!(r12_1_r5_2_from_an_entry_to_a_patient_group_invitation, |srv: Srv| async move {
