@@ -24,6 +24,13 @@ pub struct NameHit {
     pub matched: String,
 }
 
+/// R10.4, R5.4 (R12.3): the patients a post must not name unless its author confirms it: every
+/// patient the author can see but the room's own. A board belongs to no patient, so there every
+/// visible patient is warned about: no patient information belongs on a board.
+pub fn others_than(room_patient: Option<&str>, visible: Vec<KnownPatient>) -> Vec<KnownPatient> {
+    visible.into_iter().filter(|p| Some(p.id.as_str()) != room_patient).collect()
+}
+
 pub struct NameMatcher {
     automaton: Option<AhoCorasick>,
     /// For each pattern: the index of its patient and the pattern's text.
@@ -101,6 +108,14 @@ impl NameMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r10_4_r5_4_a_group_warns_about_the_others_and_a_board_about_everyone() {
+        let visible = || matcher().patients;
+        let ids = |v: Vec<KnownPatient>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids(others_than(Some("p1"), visible())), ["p2", "p3"], "the room's own patient is not warned about");
+        assert_eq!(ids(others_than(None, visible())), ["p1", "p2", "p3"], "on a board, every patient is");
+    }
 
     fn matcher() -> NameMatcher {
         NameMatcher::new(vec![

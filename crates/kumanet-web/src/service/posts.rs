@@ -5,7 +5,7 @@
 
 use kumanet_core::audit::{AuditAction, AuditResult};
 use kumanet_core::authz::{decide, Action, PostFacts};
-use kumanet_core::policy::naming::{KnownPatient, NameHit, NameMatcher};
+use kumanet_core::policy::naming::{others_than, KnownPatient, NameHit, NameMatcher};
 use kumanet_core::policy::post::{brevity_advice, content_hash, parse_body, segments, Part, Segment};
 use kumanet_store::{AttachmentMeta, NewAudit, NewPost, PostAck, PostMeta, PostView, Tx};
 use serde::Deserialize;
@@ -75,15 +75,14 @@ pub async fn check(app: &App, ctx: &Ctx, room: &Room, raw: &str) -> Result<Draft
         WebError::Invalid(e)
     })?;
     let u = ctx.user.as_ref().ok_or(WebError::NotFound)?;
-    let others: Vec<KnownPatient> = app
+    let visible: Vec<KnownPatient> = app
         .store
         .visible_patient_names(&u.id, u.facility_id.as_deref())
         .await?
         .into_iter()
-        .filter(|(id, _, _)| Some(id.as_str()) != room.own_patient())
         .map(|(id, name, kana)| KnownPatient { id, name, kana })
         .collect();
-    let warnings = NameMatcher::new(others).find(&body);
+    let warnings = NameMatcher::new(others_than(room.own_patient(), visible)).find(&body);
     Ok(Draft {
         chars: body.chars().count(),
         advice: brevity_advice(&body, ctx.settings.post_soft_limit),
