@@ -120,38 +120,36 @@ impl WebError {
     pub fn describe(&self) -> Described {
         let d = |status, code, message: &str| Described { status, code, message: message.to_string() };
         match self {
-            WebError::Denied(denied) => match denied {
-                Denied::NotSignedIn => d(StatusCode::UNAUTHORIZED, "not_signed_in", "ログインしてください。"),
-                Denied::PasswordChangeRequired => {
-                    d(StatusCode::FORBIDDEN, "password_change_required", "パスワードを変更してから操作してください。")
-                }
-                Denied::PolicyAcceptanceRequired => d(
-                    StatusCode::FORBIDDEN,
-                    "policy_acceptance_required",
-                    "運用ポリシーに同意してから操作してください。",
-                ),
-                Denied::NotApproved => d(
-                    StatusCode::FORBIDDEN,
-                    "not_approved",
-                    "このIDは在宅医療支援センターの承認待ちです。承認されるまでこの操作はできません。",
-                ),
-                Denied::Forbidden => d(StatusCode::FORBIDDEN, "forbidden", "この操作を行う権限がありません。"),
-                Denied::NoConsent => d(
-                    StatusCode::FORBIDDEN,
-                    "no_consent",
-                    "この患者さんの同意書(様式1)が登録されていないため、グループの作成や情報共有はできません。先に同意を記録してください。",
-                ),
-                Denied::ReadOnly => d(
-                    StatusCode::FORBIDDEN,
-                    "consent_withdrawn",
-                    "この患者さんの同意は撤回されています。グループは閲覧のみで、新たな共有や招待はできません。",
-                ),
-                Denied::SelfWithdrawal => d(
-                    StatusCode::FORBIDDEN,
-                    "self_withdrawal",
-                    "ご自身のIDの削除・停止はできません。施設管理者から在宅医療支援センターへ届け出てください。",
-                ),
-            },
+            WebError::Denied(denied) => {
+                // The code is the core's (`Denied::code`, also the audit row's reason).
+                let (status, message) = match denied {
+                    Denied::NotSignedIn => (StatusCode::UNAUTHORIZED, "ログインしてください。"),
+                    Denied::PasswordChangeRequired => {
+                        (StatusCode::FORBIDDEN, "パスワードを変更してから操作してください。")
+                    }
+                    Denied::PolicyAcceptanceRequired => {
+                        (StatusCode::FORBIDDEN, "運用ポリシーに同意してから操作してください。")
+                    }
+                    Denied::NotApproved => (
+                        StatusCode::FORBIDDEN,
+                        "このIDは在宅医療支援センターの承認待ちです。承認されるまでこの操作はできません。",
+                    ),
+                    Denied::Forbidden => (StatusCode::FORBIDDEN, "この操作を行う権限がありません。"),
+                    Denied::NoConsent => (
+                        StatusCode::FORBIDDEN,
+                        "この患者さんの同意書(様式1)が登録されていないため、グループの作成や情報共有はできません。先に同意を記録してください。",
+                    ),
+                    Denied::ReadOnly => (
+                        StatusCode::FORBIDDEN,
+                        "この患者さんの同意は撤回されています。グループは閲覧のみで、新たな共有や招待はできません。",
+                    ),
+                    Denied::SelfWithdrawal => (
+                        StatusCode::FORBIDDEN,
+                        "ご自身のIDの削除・停止はできません。施設管理者から在宅医療支援センターへ届け出てください。",
+                    ),
+                };
+                d(status, denied.code(), message)
+            }
             WebError::NotFound => d(StatusCode::NOT_FOUND, "not_found", "お探しのページは見つかりませんでした。"),
             WebError::Invalid(_) => d(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,4 +1,5 @@
-//! The OpenAPI 3.1 document of `/api/v1`, built from the route table so it cannot miss a route.
+//! The OpenAPI 3.1 document of `/api/v1` and the live streams, built from the route table so it
+//! cannot miss a route.
 
 use serde_json::{json, Value};
 
@@ -8,7 +9,8 @@ pub fn openapi_document() -> Value {
     let mut operation_ids = std::collections::HashSet::new();
     let mut schemas: super::Schemas = Vec::new();
     for def in crate::routes::route_table() {
-        if !def.path.starts_with("/api/v1/") {
+        let live = def.path.ends_with("/live");
+        if !def.path.starts_with("/api/v1/") && !live {
             continue;
         }
         let method = def.method.as_str().to_ascii_lowercase();
@@ -18,6 +20,10 @@ pub fn openapi_document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        if live {
+            paths.insert(def.path.to_string(), json!({ "get": live_operation(&def, params) }));
+            continue;
+        }
         // OpenAPI wants unique operation ids; two routes may share an action (GET and POST).
         let mut operation_id = format!("{:?}", def.action);
         if !operation_ids.insert(operation_id.clone()) {
@@ -131,6 +137,25 @@ pub fn openapi_document() -> Value {
     })
 }
 
+/// A live stream of one part of a room (Server-Sent Events, with the session cookie).
+fn live_operation(def: &crate::routes::RouteDef, params: Vec<Value>) -> Value {
+    let err = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+    json!({
+        "operationId": format!("{:?}Live", def.action),
+        "summary": "ライブ更新(Server-Sent Events)",
+        "description": "新しい投稿・修正・了解を、見る人ごとに描いたカードで届けます。イベント: \
+            post(data: JSON { id, seq, mine, kind, html })、reload(data: lagged。取りこぼしたので読み込み直してください)、\
+            closed(data: 理由。メンバーでなくなったときなど、ここで終わります)。開いたことは監査ログに残ります。",
+        "parameters": params,
+        "responses": {
+            "200": { "description": "イベントの流れ", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+            "401": { "description": "ログインが必要です", "content": err },
+            "403": { "description": "権限がありません(監査ログに記録されます)", "content": err },
+            "404": { "description": "見つかりません", "content": err },
+        }
+    })
+}
+
 /// The document itself (any JSON, as far as the document says).
 pub async fn openapi() -> super::Answered<super::Reply<Value>> {
     Ok(super::Reply(openapi_document()))
@@ -175,5 +200,14 @@ mod tests {
         assert!(doc["components"]["schemas"]["Sex"]["enum"].as_array().is_some_and(|e| !e.is_empty()));
         assert_eq!(doc["paths"]["/api/v1/patients/{patient_id}/group"]["post"]["requestBody"]["required"], false);
         assert!(doc["paths"]["/api/v1/session"]["get"].get("requestBody").is_none());
+    }
+
+    #[test]
+    fn the_live_streams_are_in_the_document() {
+        let doc = openapi_document();
+        for path in ["/groups/{group_id}/live", "/groups/{group_id}/shared/live", "/boards/{board_id}/live"] {
+            let op = &doc["paths"][path]["get"];
+            assert!(op["responses"]["200"]["content"]["text/event-stream"].is_object(), "{path}: {op}");
+        }
     }
 }
