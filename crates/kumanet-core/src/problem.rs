@@ -38,6 +38,11 @@ pub enum Problem {
     },
     /// More than the field it is bounded by (the vacancies than the capacity).
     AboveCapacity,
+    /// A number outside `lo..=hi`.
+    OutOfRange {
+        lo: u32,
+        hi: u32,
+    },
 }
 
 impl Problem {
@@ -58,6 +63,7 @@ impl Problem {
             Problem::InFuture => "in_the_future",
             Problem::ItemTooLong { .. } => "item_too_long",
             Problem::AboveCapacity => "above_capacity",
+            Problem::OutOfRange { .. } => "out_of_range",
         }
     }
 }

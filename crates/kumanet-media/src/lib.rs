@@ -126,24 +126,6 @@ pub enum MediaError {
     TooSlow(String),
 }
 
-impl MediaError {
-    /// A short polite message for the person who uploaded or opened the file.
-    pub fn message_ja(&self) -> &'static str {
-        match self {
-            MediaError::TooLarge => "ファイルは20MBまでです。",
-            MediaError::Unsupported => "JPEG・PNG・PDFのファイルだけ添付できます。",
-            MediaError::Corrupt(_) => "ファイルを読み取れませんでした。壊れていないか確かめてください。",
-            MediaError::TooManyPixels => {
-                "画像が大きすぎます(4,000万画素まで。16ビットの画像は2,000万画素までです)。解像度を下げてからお試しください。"
-            }
-            MediaError::PdfRenderer(_) => "PDFを画像にできませんでした。",
-            MediaError::TooSlow(_) => {
-                "PDFの処理に時間がかかりすぎるため、受け付けられませんでした。画像(JPEG)にするか、ページを分けてお試しください。"
-            }
-        }
-    }
-}
-
 /// An image re-encoded without any metadata, ready to store.
 #[derive(Debug, Clone)]
 pub struct Sanitized {

@@ -77,22 +77,6 @@ fn kind_codes_and_mime_types_round_trip() {
     assert_eq!(Kind::from_code("JPEG"), None);
 }
 
-#[test]
-fn errors_have_polite_japanese_messages() {
-    assert_eq!(MediaError::Unsupported.message_ja(), "JPEG・PNG・PDFのファイルだけ添付できます。");
-    assert_eq!(MediaError::TooLarge.message_ja(), "ファイルは20MBまでです。");
-    assert_eq!(
-        MediaError::Corrupt("x".into()).message_ja(),
-        "ファイルを読み取れませんでした。壊れていないか確かめてください。"
-    );
-    assert_eq!(
-        MediaError::TooManyPixels.message_ja(),
-        "画像が大きすぎます(4,000万画素まで。16ビットの画像は2,000万画素までです)。解像度を下げてからお試しください。"
-    );
-    assert!(MediaError::TooSlow("pdftoppm".into()).message_ja().starts_with("PDFの処理に時間がかかりすぎる"));
-    assert_eq!(MediaError::PdfRenderer("x".into()).message_ja(), "PDFを画像にできませんでした。");
-}
-
 // ---------- sanitizing ----------
 
 #[test]

@@ -27,6 +27,10 @@ impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError { field: field.to_string(), code: "invalid", message: message.into() });
     }
+    /// A problem with a code of its own, already worded.
+    pub fn coded(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.to_string(), code, message: message.into() });
+    }
     /// A problem the core named, worded by the message table for the field called `label`.
     pub fn problem(&mut self, field: &str, label: &str, p: &kumanet_core::problem::Problem) {
         self.0.push(FieldError {

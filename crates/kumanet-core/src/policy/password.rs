@@ -121,32 +121,6 @@ impl PasswordProblem {
             Self::SimilarToCurrent => "similar_to_current",
         }
     }
-
-    /// R8.1: a plain, polite Japanese message for the user.
-    pub fn message_ja(&self) -> String {
-        match self {
-            Self::TooShort { min, got } => format!(
-                "パスワードが短すぎます({min}文字以上、{LONG_LEN}文字以上を推奨します。現在{got}文字)。"
-            ),
-            Self::TooLong { max, got } => {
-                format!("パスワードが長すぎます({max}文字以内にしてください。現在{got}文字)。")
-            }
-            Self::MissingLetter => {
-                "英字、かな、漢字などの文字を1文字以上含めてください。".to_owned()
-            }
-            Self::MissingDigit => "数字を1文字以上含めてください。".to_owned(),
-            Self::MissingSymbol => {
-                "記号(!、#、空白など)を1文字以上含めてください。".to_owned()
-            }
-            Self::Common => "よく使われているパスワード、またはそれに近いものは使えません。別のパスワードにしてください。".to_owned(),
-            Self::ContainsPersonalWord { word } => format!(
-                "氏名、ログインID、施設名、地域名などに含まれる語(「{word}」)はパスワードに使えません。別の語にしてください。"
-            ),
-            Self::TooWeak => "推測されやすいパスワードです。いくつかの語を組み合わせた長めの文にするなど、推測されにくいものにしてください。".to_owned(),
-            Self::SameAsCurrent => "現在のパスワードと同じパスワードは使えません。".to_owned(),
-            Self::SimilarToCurrent => "現在のパスワードと似ているため使えません。数字や記号の一部だけを変えるのではなく、別のパスワードにしてください。".to_owned(),
-        }
-    }
 }
 
 /// R8.1: what the check needs to know about the user.
@@ -650,14 +624,6 @@ mod tests {
                 "similar_to_current"
             ]
         );
-        for p in &all {
-            let m = p.message_ja();
-            assert!(m.ends_with('。'), "{m}");
-            assert!(!m.is_ascii(), "{m}");
-        }
-        assert_eq!(all[0].message_ja(), "パスワードが短すぎます(8文字以上、13文字以上を推奨します。現在5文字)。");
-        assert_eq!(all[1].message_ja(), "パスワードが長すぎます(128文字以内にしてください。現在129文字)。");
-        assert!(all[6].message_ja().contains("「yamada」"));
     }
 
     #[test]

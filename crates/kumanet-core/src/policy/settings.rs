@@ -66,32 +66,26 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingError {
     pub field: &'static str,
-    pub message: String,
+    pub problem: crate::problem::Problem,
 }
 
 impl Settings {
     /// R11.2: every setting within its bounds (R8.1: never longer than 60 days).
     pub fn validate(&self) -> Result<(), Vec<SettingError>> {
         let mut errors = Vec::new();
-        let mut range = |field: &'static str, label: &str, v: u32, lo: u32, hi: u32| {
+        let mut range = |field: &'static str, v: u32, lo: u32, hi: u32| {
             if !(lo..=hi).contains(&v) {
-                errors.push(SettingError {
-                    field, message: format!("{label}は{lo}〜{hi}の範囲で指定してください。")
-                });
+                errors.push(SettingError { field, problem: crate::problem::Problem::OutOfRange { lo, hi } });
             }
         };
-        range("idle_timeout_minutes", "無操作でログアウトするまでの時間", self.idle_timeout_minutes, 1, 60);
-        range("session_lifetime_hours", "ログインの有効時間", self.session_lifetime_hours, 1, 24);
-        range("password_max_age_days", "パスワードの有効期間", self.password_max_age_days, 1, MAX_AGE_DAYS_LIMIT);
-        range("lockout_threshold", "ロックまでの失敗回数", self.lockout_threshold, 3, 100);
-        range("lockout_minutes", "ロック時間", self.lockout_minutes, 1, 1440);
-        range("post_soft_limit", "投稿の目安の文字数", self.post_soft_limit, 100, 5000);
-        let name = self.region_name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            errors
-                .push(SettingError {
-                    field: "region_name", message: "地域名を64文字以内で入力してください。".into()
-                });
+        range("idle_timeout_minutes", self.idle_timeout_minutes, 1, 60);
+        range("session_lifetime_hours", self.session_lifetime_hours, 1, 24);
+        range("password_max_age_days", self.password_max_age_days, 1, MAX_AGE_DAYS_LIMIT);
+        range("lockout_threshold", self.lockout_threshold, 3, 100);
+        range("lockout_minutes", self.lockout_minutes, 1, 1440);
+        range("post_soft_limit", self.post_soft_limit, 100, 5000);
+        if let Err(problem) = crate::problem::check_text(&self.region_name, 64, false) {
+            errors.push(SettingError { field: "region_name", problem });
         }
         if errors.is_empty() {
             Ok(())

@@ -88,8 +88,10 @@ fn check_new_password(
     match password::check(new, &PasswordContext { personal_words: words, current }) {
         Ok(tier) => Some(tier),
         Err(problems) => {
-            let msg: Vec<String> = problems.iter().map(|p| p.message_ja()).collect();
-            errors.add("password", msg.join(" "));
+            // One field, every reason at once; the code is the first reason's.
+            let msg: Vec<String> = problems.iter().map(crate::messages::password).collect();
+            let code = problems.first().map_or("invalid", |p| p.code());
+            errors.coded("password", code, msg.join(" "));
             None
         }
     }

@@ -441,7 +441,7 @@ pub async fn update_settings(app: &App, ctx: &Ctx, new: &Settings) -> Result<(),
     if let Err(errs) = new.validate() {
         let mut errors = FieldErrors::default();
         for e in errs {
-            errors.add(e.field, e.message);
+            errors.problem(e.field, crate::messages::setting_label(e.field), &e.problem);
         }
         return Err(WebError::Invalid(errors));
     }

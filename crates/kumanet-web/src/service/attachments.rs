@@ -112,7 +112,7 @@ pub async fn store_uploads(
             Ok(pr) => done.push((name, size, pr)),
             Err(e) => {
                 tracing::info!("attachment refused: {e}");
-                errors.add("file", format!("{name}: {}", e.message_ja()));
+                errors.add("file", format!("{name}: {}", crate::messages::media(&e)));
             }
         }
     }

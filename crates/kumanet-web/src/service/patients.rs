@@ -175,7 +175,7 @@ pub async fn record_consent(app: &App, ctx: &Ctx, p: &PatientContext, f: &Consen
             Err(e) => {
                 tracing::info!("consent scan refused: {e}");
                 let mut errors = FieldErrors::default();
-                errors.add("scan", format!("同意書の画像: {}", e.message_ja()));
+                errors.add("scan", format!("同意書の画像: {}", crate::messages::media(&e)));
                 return Err(WebError::Invalid(errors));
             }
         },
